@@ -1,0 +1,40 @@
+# Turns a board's data file into bus objects. The only place the runtime touches `machine`.
+import machine
+
+
+class BoardError(ValueError):
+    pass
+
+
+class Board:
+    def __init__(self, name):
+        try:
+            self.spec = __import__("board_" + name).BOARD
+        except ImportError:
+            raise BoardError("unknown board '%s' (no board_%s module)" % (name, name))
+        self.name = name
+        self._buses = {}
+
+    def bus(self, name):
+        """The bus called `name` in the board file, made once and shared by its drivers."""
+        if name in self._buses:
+            return self._buses[name]
+        kind = name.rstrip("0123456789")
+        pins = self.spec.get(kind, {}).get(name)
+        if pins is None:
+            raise BoardError("board %s has no bus '%s'" % (self.name, name))
+        if kind == "i2c":
+            bus = machine.I2C(pins["id"], scl=machine.Pin(pins["scl"]),
+                              sda=machine.Pin(pins["sda"]), freq=pins["freq"])
+        elif kind == "uart":
+            bus = machine.UART(pins["id"], tx=machine.Pin(pins["tx"]), rx=machine.Pin(pins["rx"]))
+        else:
+            raise BoardError("bus kind '%s' is not supported yet" % kind)
+        self._buses[name] = bus
+        return bus
+
+    def unique_id(self):
+        return machine.unique_id()
+
+    def reset_cause(self):
+        return machine.reset_cause()

@@ -1,0 +1,78 @@
+# Wall-clock time for the node: one SNTP query (RFC 4330) sets a base, ticks_ms carries it on.
+# Until a sync succeeds the node sends no absolute times (SenML would take them as real).
+import asyncio
+import random
+import socket
+import struct
+
+from time import ticks_diff, ticks_ms
+
+_NTP_TO_UNIX = 2208988800  # seconds from 1900-01-01 to 1970-01-01
+
+
+class ClockError(Exception):
+    pass
+
+
+def request_packet(nonce):
+    """48-byte client request: LI 0, VN 4, mode 3; our nonce as transmit timestamp."""
+    pkt = bytearray(48)
+    pkt[0] = 0x23
+    struct.pack_into("!II", pkt, 40, nonce >> 32, nonce & 0xFFFFFFFF)
+    return pkt
+
+
+def parse_reply(pkt, nonce):
+    """Unix seconds (float) from a server reply, or ClockError saying why it is unusable."""
+    if len(pkt) < 48:
+        raise ClockError("short SNTP reply")
+    li, mode, stratum = pkt[0] >> 6, pkt[0] & 7, pkt[1]
+    if mode != 4:
+        raise ClockError("SNTP reply is not from a server (mode %d)" % mode)
+    if stratum == 0 or li == 3:
+        raise ClockError("SNTP server is unsynchronised (kiss-o'-death or LI=3)")
+    hi, lo = struct.unpack_from("!II", pkt, 24)
+    if (hi << 32 | lo) != nonce:
+        raise ClockError("SNTP reply does not answer our request")
+    secs, frac = struct.unpack_from("!II", pkt, 40)
+    if secs == 0:
+        raise ClockError("SNTP reply has no transmit time")
+    return secs - _NTP_TO_UNIX + frac / 4294967296
+
+
+class Clock:
+    def __init__(self):
+        self.synced = False
+        self._base_s = 0
+        self._base_ticks = 0
+
+    def set(self, unix_s):
+        self._base_s = unix_s
+        self._base_ticks = ticks_ms()
+        self.synced = True
+
+    def now(self):
+        """Unix seconds, or None while unsynchronised."""
+        if not self.synced:
+            return None
+        return self._base_s + ticks_diff(ticks_ms(), self._base_ticks) / 1000
+
+    async def sync(self, host, port=123, timeout_ms=3000):
+        addr = socket.getaddrinfo(host, port, 0, socket.SOCK_DGRAM)[0][-1]
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setblocking(False)
+        nonce = (random.getrandbits(32) << 32) | random.getrandbits(32) | 1
+        try:
+            s.sendto(request_packet(nonce), addr)
+            start = ticks_ms()
+            while ticks_diff(ticks_ms(), start) < timeout_ms:
+                try:
+                    reply = s.recv(64)
+                except OSError:  # EAGAIN: nothing yet
+                    await asyncio.sleep_ms(20)
+                    continue
+                self.set(parse_reply(reply, nonce))
+                return
+            raise ClockError("no SNTP reply from %s:%d" % (host, port))
+        finally:
+            s.close()

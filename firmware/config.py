@@ -1,0 +1,176 @@
+# Node configuration: validated once at load against a schema, so the hot path trusts it.
+# A bad config gives one ConfigError naming the field, what was expected and what was found.
+import json
+
+CONFIG_FILE = "config.json"
+GOOD_FILE = "config.good.json"  # last config that validated: the fallback for a broken one
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def device_id_ok(s):
+    """[a-z0-9-], 1..63 chars, not starting or ending with '-' (it is also a certificate CN)."""
+    if not isinstance(s, str) or not 0 < len(s) <= 63 or s[0] == "-" or s[-1] == "-":
+        return False
+    for c in s:
+        if not ("a" <= c <= "z" or "0" <= c <= "9" or c == "-"):
+            return False
+    return True
+
+
+def _topic_root_ok(s):
+    if not isinstance(s, str) or not s or s[0] == "/" or s[-1] == "/":
+        return False
+    for c in "+#\x00":
+        if c in s:
+            return False
+    return True
+
+
+# Schema rows: (field, kind, low, high, default). Kinds: "str" (length low..high), "int" and
+# "num" (value low..high), "id" (device id), "topic" (topic prefix), "level" (log level).
+# A default of _REQUIRED makes the field mandatory; None leaves it out.
+_REQUIRED = "\x00required"
+_TOP = (
+    ("device_id", "id", 1, 63, _REQUIRED),
+    ("board", "str", 1, 32, _REQUIRED),
+    ("topic_root", "topic", 1, 64, "stadsnod"),
+    ("urn_pen", "int", 0, 4294967295, 32473),
+    ("interval_s", "num", 0.01, 86400, 60),
+    ("health_s", "num", 0.1, 86400, 300),
+    ("log_level", "level", 0, 0, "info"),
+)
+_SECTIONS = (
+    ("wifi", True, (
+        ("ssid", "str", 1, 32, _REQUIRED),
+        ("psk", "str", 0, 63, ""),
+    )),
+    ("broker", True, (
+        ("host", "str", 1, 253, _REQUIRED),
+        ("port", "int", 1, 65535, 8883),
+        ("server_hostname", "str", 1, 253, _REQUIRED),
+        ("keepalive_s", "int", 5, 3600, 60),
+    )),
+    ("tls", False, (
+        ("ca", "str", 1, 64, "certs/ca.der"),
+        ("cert", "str", 1, 64, "certs/device.der"),
+        ("key", "str", 1, 64, "certs/device.key.der"),
+    )),
+    ("ntp", False, (
+        ("host", "str", 1, 253, "pool.ntp.org"),
+        ("port", "int", 1, 65535, 123),
+    )),
+)
+_SENSOR = (
+    ("driver", "str", 1, 32, _REQUIRED),
+    ("bus", "str", 1, 16, _REQUIRED),
+    ("address", "int", 0x08, 0x77, None),
+    ("every_s", "num", 0.01, 3600, 5),
+)
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def _check(kind, lo, hi, v):
+    """None when v is acceptable, else what it should have been."""
+    if kind == "int" or kind == "num":
+        ok = isinstance(v, int) if kind == "int" else isinstance(v, (int, float))
+        if ok and not isinstance(v, bool) and lo <= v <= hi:
+            return None
+        return "%s %s..%s" % ("an integer" if kind == "int" else "a number", lo, hi)
+    if kind == "level":
+        return None if v in LOG_LEVELS else "one of " + ", ".join(LOG_LEVELS)
+    if kind == "id":
+        return None if device_id_ok(v) else "a device id of a-z, 0-9 and '-' (max 63)"
+    if kind == "topic":
+        return None if _topic_root_ok(v) else "an MQTT topic prefix without wildcards"
+    if isinstance(v, str) and lo <= len(v) <= hi:
+        return None
+    return "a string of %d..%d characters" % (lo, hi)
+
+
+def _apply(where, src, schema):
+    if not isinstance(src, dict):
+        raise ConfigError("%s must be an object" % where)
+    names = [row[0] for row in schema]
+    for key in src:
+        if key not in names:
+            raise ConfigError("%s: unknown field '%s'" % (where, key))
+    dst = {}
+    for key, kind, lo, hi, default in schema:
+        if key in src:
+            want = _check(kind, lo, hi, src[key])
+            if want:
+                raise ConfigError("%s.%s must be %s, got %r" % (where, key, want, src[key]))
+            dst[key] = src[key]
+        elif default == _REQUIRED:
+            raise ConfigError("%s.%s is missing" % (where, key))
+        elif default is not None:
+            dst[key] = default
+    return dst
+
+
+def validate(raw):
+    """Returns a complete config dict (defaults filled in) or raises ConfigError."""
+    if not isinstance(raw, dict):
+        raise ConfigError("config must be a JSON object")
+    sections = [name for name, _, _ in _SECTIONS]
+    top_names = [row[0] for row in _TOP]
+    for key in raw:
+        if key not in top_names and key not in sections and key != "sensors":
+            raise ConfigError("config: unknown field '%s'" % key)
+    cfg = _apply("config", {k: raw[k] for k in raw if k in top_names}, _TOP)
+    for name, required, schema in _SECTIONS:
+        if required and name not in raw:
+            raise ConfigError("config.%s is missing" % name)
+        cfg[name] = _apply("config." + name, raw.get(name, {}), schema)
+    sensors = raw.get("sensors", [])
+    if not isinstance(sensors, list):
+        raise ConfigError("config.sensors must be a list")
+    cfg["sensors"] = [_apply("config.sensors[%d]" % i, s, _SENSOR) for i, s in enumerate(sensors)]
+    return cfg
+
+
+def parse(text):
+    try:
+        raw = json.loads(text)
+    except ValueError as e:
+        raise ConfigError("config is not valid JSON (%s)" % e)
+    return validate(raw)
+
+
+def load(fs_read, fs_write_atomic, log):
+    """Load config.json; on a bad one log why and fall back to the last good config.
+
+    Returns the config, or None when there is neither (the caller waits for a technician).
+    """
+    problem = None
+    try:
+        text = fs_read(CONFIG_FILE)
+    except OSError:
+        problem = "config.json is missing"
+    else:
+        try:
+            cfg = parse(text)
+        except ConfigError as e:
+            problem = str(e)
+        else:
+            try:
+                same = fs_read(GOOD_FILE) == text
+            except OSError:
+                same = False
+            if not same:
+                try:
+                    fs_write_atomic(GOOD_FILE, text)
+                except OSError as e:
+                    log.warning("config", "could not keep config.good.json: %s" % e)
+            return cfg
+    log.error("config", problem + "; fix config.json")
+    try:
+        cfg = parse(fs_read(GOOD_FILE))
+    except (OSError, ConfigError):
+        return None
+    log.warning("config", "running on the last good config (config.good.json)")
+    cfg["config_problem"] = problem
+    return cfg

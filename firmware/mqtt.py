@@ -1,0 +1,288 @@
+# A small asyncio MQTT 3.1.1 client for the node, with umqtt.simple's method names.
+# Why not umqtt.simple: it blocks forever on a lost PUBACK, never sends keepalive pings (so the
+# last will may never fire) and cannot reconnect. This one keeps a reader task and a keepalive
+# task beside the caller, retransmits QoS 1 publishes with DUP, and gives up with an error
+# instead of hanging. Packets are built in mqttpkt.py.
+import asyncio
+import time
+
+import mqttpkt as pk
+from backoff import Backoff
+
+
+class MQTTException(Exception):
+    pass
+
+
+class MQTTClient:
+    def __init__(self, client_id, server, port=8883, ssl=None, server_hostname=None,
+                 keepalive=60, user=None, password=None, log=None, ack_timeout_ms=5000,
+                 retries=2, inbox_size=8):
+        self.client_id = client_id
+        self.server = server
+        self.port = port
+        self.ssl = ssl
+        self.server_hostname = server_hostname
+        self.keepalive = keepalive
+        self.user = user
+        self.password = password
+        self.log = log
+        self.ack_timeout_ms = ack_timeout_ms
+        self.retries = retries
+        self.will = None
+        self.cb = None
+        self._reader = None
+        self._writer = None
+        self._tasks = []
+        self._lock = asyncio.Lock()
+        self._pid = 0
+        self._acks = {}  # pid -> Event, for PUBACK and SUBACK
+        self._granted = {}
+        self._inbox = []  # inbound (topic, msg, retained) until check_msg hands them on
+        self._inbox_size = inbox_size
+        self.inbox_dropped = 0
+        self._closed = asyncio.Event()
+        self._closed.set()
+        self._last_rx = 0
+        self._last_tx = 0
+        self.connected = False
+        self.reason = "never connected"
+
+    # -- umqtt.simple API
+    def set_callback(self, f):
+        self.cb = f
+
+    def set_last_will(self, topic, msg, retain=False, qos=0):
+        pk.check_topic(topic)
+        self.will = (topic, msg, qos, retain)
+
+    async def connect(self, clean_session=True, timeout_ms=15000):
+        if self.connected:
+            await self._close("reconnect")
+        try:
+            self._reader, self._writer = await asyncio.wait_for_ms(
+                asyncio.open_connection(self.server, self.port, ssl=self.ssl,
+                                        server_hostname=self.server_hostname), timeout_ms)
+            await self._send(pk.connect(self.client_id, self.keepalive, clean_session, self.will,
+                                        self.user, self.password))
+            ptype, _, body = await asyncio.wait_for_ms(self._read_packet(), timeout_ms)
+        except asyncio.TimeoutError:
+            await self._drop()
+            raise MQTTException("broker did not answer within %d ms" % timeout_ms)
+        except (OSError, ValueError) as e:  # mbedTLS reports handshake failures as OSError/ValueError
+            await self._drop()
+            raise MQTTException("cannot connect to %s:%d: %s" % (self.server, self.port, _why(e)))
+        if ptype != pk.CONNACK:
+            await self._drop()
+            raise MQTTException("expected CONNACK, got packet type %d" % ptype)
+        _, rc = pk.parse_connack(body)
+        if rc:
+            await self._drop()
+            reason = pk.CONNACK_REASONS[rc] if rc < len(pk.CONNACK_REASONS) else str(rc)
+            raise MQTTException("broker refused connection: %s" % reason)
+        self.connected = True
+        self.reason = "connected"
+        self._closed = asyncio.Event()
+        self._last_rx = self._last_tx = time.ticks_ms()
+        self._tasks = [asyncio.create_task(self._read_loop()),
+                       asyncio.create_task(self._keepalive_loop())]
+        return False
+
+    async def disconnect(self):
+        if self.connected:
+            try:
+                await self._send(pk.DISCONNECT_PACKET)
+            except OSError:
+                pass
+        await self._close("disconnected")
+
+    async def ping(self):
+        await self._send(pk.PINGREQ_PACKET)
+
+    async def publish(self, topic, msg, retain=False, qos=0):
+        if not self.connected:
+            raise MQTTException("not connected")
+        if not qos:
+            await self._send(pk.publish(topic, msg, 0, retain))
+            return
+        pid = self._next_pid()
+        for attempt in range(self.retries + 1):
+            await self._send(pk.publish(topic, msg, 1, retain, attempt > 0, pid))
+            if await self._await_ack(pid):
+                return
+            if not self.connected:
+                break
+        await self._close("no PUBACK")
+        raise MQTTException("no PUBACK for packet %d after %d tries" % (pid, attempt + 1))
+
+    async def subscribe(self, topic, qos=0):
+        if not self.connected:
+            raise MQTTException("not connected")
+        pid = self._next_pid()
+        await self._send(pk.subscribe(pid, topic, qos))
+        if not await self._await_ack(pid):
+            await self._close("no SUBACK")
+            raise MQTTException("no SUBACK for %s" % topic)
+        if self._granted.pop(pid, 0x80) == 0x80:
+            raise MQTTException("broker refused subscription to %s" % topic)
+
+    def check_msg(self):
+        """Hands queued inbound messages to the callback; returns how many."""
+        n = 0
+        while self._inbox:
+            topic, msg, retained = self._inbox.pop(0)
+            n += 1
+            if self.cb:
+                self.cb(topic, msg, retained)
+        return n
+
+    async def wait_msg(self):
+        while not self._inbox:
+            if not self.connected:
+                raise MQTTException("not connected")
+            await asyncio.sleep_ms(50)
+        return self.check_msg()
+
+    async def wait_closed(self):
+        await self._closed.wait()
+
+    # -- connection supervision
+    async def stay_connected(self, link_up, on_connect, log, backoff=None):
+        """Forever: bring the link up, connect, run on_connect, wait for loss, back off."""
+        backoff = backoff or Backoff()
+        while True:
+            try:
+                await link_up()
+                await self.connect()
+                backoff.reset()
+                await on_connect()
+                await self.wait_closed()
+                log.warning("mqtt", "connection lost: %s" % self.reason)
+            except (OSError, MQTTException, asyncio.TimeoutError, MemoryError) as e:
+                self.reason = _why(e)
+                log.warning("mqtt", self.reason)
+                await self._close(self.reason)
+            delay = backoff.next_ms()
+            log.info("mqtt", "retrying in %d ms" % delay)
+            await asyncio.sleep_ms(delay)
+
+    # -- internals
+    def _next_pid(self):
+        self._pid = self._pid % 0xFFFF + 1
+        return self._pid
+
+    async def _await_ack(self, pid):
+        ev = asyncio.Event()
+        self._acks[pid] = ev
+        try:
+            await asyncio.wait_for_ms(ev.wait(), self.ack_timeout_ms)
+        except asyncio.TimeoutError:
+            pass
+        # The reader removes a pid when its ack arrives; a close only wakes the waiter.
+        return self._acks.pop(pid, None) is None
+
+    async def _send(self, data):
+        w = self._writer
+        if w is None:
+            raise MQTTException("not connected")
+        async with self._lock:
+            w.write(data)
+            await w.drain()
+        self._last_tx = time.ticks_ms()
+
+    async def _read_packet(self):
+        r = self._reader
+        first = (await r.readexactly(1))[0]
+        n = 0
+        shift = 0
+        for _ in range(4):
+            b = (await r.readexactly(1))[0]
+            n |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                break
+        else:
+            raise pk.MQTTProtocolError("remaining length longer than 4 bytes")
+        body = await r.readexactly(n) if n else b""
+        self._last_rx = time.ticks_ms()
+        return first >> 4, first & 0x0F, body
+
+    async def _read_loop(self):
+        try:
+            while True:
+                ptype, flags, body = await self._read_packet()
+                if ptype == pk.PUBLISH:
+                    topic, msg, qos, pid, retained, _ = pk.parse_publish(flags, body)
+                    if len(self._inbox) >= self._inbox_size:
+                        self.inbox_dropped += 1
+                    else:
+                        self._inbox.append((topic, msg, retained))
+                    if qos == 1:
+                        await self._send(pk.puback(pid))
+                elif ptype == pk.PUBACK or ptype == pk.SUBACK:
+                    pid = pk.parse_pid(body)
+                    if ptype == pk.SUBACK:
+                        self._granted[pid] = body[2] if len(body) > 2 else 0x80
+                    ev = self._acks.pop(pid, None)
+                    if ev:
+                        ev.set()
+                elif ptype != pk.PINGRESP:
+                    raise pk.MQTTProtocolError("unexpected packet type %d" % ptype)
+        except asyncio.CancelledError:
+            return
+        except (OSError, EOFError, ValueError, MQTTException) as e:
+            why = _why(e) or "broker closed the connection"
+            asyncio.create_task(self._close(why))
+
+    async def _keepalive_loop(self):
+        # Ping after half a keepalive of silence from us; give up after 1.5 keepalives without
+        # hearing the broker (spec 3.1.2.10 lets the broker wait 1.5x too).
+        ka = self.keepalive * 1000
+        try:
+            while self.connected:
+                await asyncio.sleep_ms(min(1000, ka // 4))
+                now = time.ticks_ms()
+                if time.ticks_diff(now, self._last_rx) > ka * 3 // 2:
+                    asyncio.create_task(self._close("keepalive: broker silent"))
+                    return
+                if time.ticks_diff(now, self._last_tx) > ka // 2:
+                    await self.ping()
+        except asyncio.CancelledError:
+            return
+        except (OSError, MQTTException) as e:
+            asyncio.create_task(self._close(_why(e)))
+
+    async def _drop(self):
+        w = self._writer
+        self._reader = self._writer = None
+        if w is not None:
+            try:
+                w.close()
+                await w.wait_closed()
+            except (OSError, ValueError):
+                pass
+
+    async def _close(self, why):
+        was = self.connected
+        self.connected = False
+        current = asyncio.current_task()
+        for t in self._tasks:
+            if t is not current:
+                t.cancel()
+        self._tasks = []
+        for ev in self._acks.values():
+            ev.set()  # wake waiters; they see connected == False
+        await self._drop()
+        if was:
+            self.reason = why
+        self._closed.set()
+
+
+def _why(e):
+    if isinstance(e, asyncio.TimeoutError):
+        return "timeout"
+    if isinstance(e, EOFError):
+        return "broker closed the connection"
+    if isinstance(e, OSError) and e.args and isinstance(e.args[0], int):
+        return "OS error %d" % e.args[0]
+    return str(e) or e.__class__.__name__

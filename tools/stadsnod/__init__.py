@@ -1,0 +1,1 @@
+"""stadsnod host tools: build, simulate, provision, check. One CLI: `stadsnod`."""

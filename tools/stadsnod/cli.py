@@ -1,0 +1,69 @@
+"""`stadsnod` -- the one host CLI. Each subcommand lives in its own module."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .paths import ToolError
+
+
+def _build(args: argparse.Namespace) -> None:
+    from .build import build
+
+    build(args.target or None)
+
+
+def _demo(args: argparse.Namespace) -> None:
+    from .demo import run_demo
+
+    run_demo(nodes=args.nodes, duration=args.duration, interval=args.interval)
+
+
+def _bench(args: argparse.Namespace) -> None:
+    from .bench import run_bench
+
+    run_bench(cycles=args.cycles)
+
+
+def _broker(args: argparse.Namespace) -> None:
+    from .demo import run_broker
+
+    run_broker(port=args.port)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="stadsnod", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    b = sub.add_parser("build", help="compile firmware, drivers and boards to .mpy")
+    b.add_argument("target", nargs="*", choices=["unix", "esp32", "rp2", []])
+    b.set_defaults(func=_build)
+
+    d = sub.add_parser("demo", help="a simulated deployment on the embedded broker")
+    d.add_argument("--nodes", type=int, default=3)
+    d.add_argument("--duration", type=float, default=60, help="seconds (Ctrl-C stops early)")
+    d.add_argument("--interval", type=float, default=5, help="seconds per published interval")
+    d.set_defaults(func=_demo)
+
+    be = sub.add_parser("bench", help="print the project's figures, one 'name: value unit' each")
+    be.add_argument("--cycles", type=int, default=120)
+    be.set_defaults(func=_bench)
+
+    br = sub.add_parser("broker", help="run the embedded broker in the foreground")
+    br.add_argument("--port", type=int, default=8883)
+    br.set_defaults(func=_broker)
+
+    args = p.parse_args(argv)
+    try:
+        args.func(args)
+    except ToolError as e:
+        print(f"stadsnod: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

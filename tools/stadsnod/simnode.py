@@ -1,0 +1,116 @@
+"""Simulated nodes: each a MicroPython unix-port process running the built firmware, with its
+own filesystem folder (config.json, certs/, sim.json) and fake hardware from host_tests/fakes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .paths import BUILD, micropypath, micropython
+
+DEFAULT_HEAP = "128K"
+
+
+def node_config(device_id: str, broker_port: int, ntp_port: int, *, interval_s: float = 10,
+                every_s: float = 2, health_s: float = 30, sensors: list | None = None,
+                hostname: str = "broker.stadsnod.local", keepalive_s: int = 30) -> dict:
+    return {
+        "device_id": device_id,
+        "board": "sim",
+        "topic_root": "stadsnod",
+        "wifi": {"ssid": "stadsnod-sim", "psk": "not-a-real-secret"},
+        "broker": {"host": "127.0.0.1", "port": broker_port, "server_hostname": hostname,
+                   "keepalive_s": keepalive_s},
+        "ntp": {"host": "127.0.0.1", "port": ntp_port},
+        "interval_s": interval_s,
+        "health_s": health_s,
+        "sensors": sensors if sensors is not None else
+        [{"driver": "bme280", "bus": "i2c0", "address": 0x76, "every_s": every_s}],
+    }
+
+
+def sim_world(index: int, env: dict | None = None, uid: str | None = None) -> dict:
+    """Fake hardware for one node: a BME280 at 0x76 on I2C bus 0 in a shared weather."""
+    env = env if env is not None else {"seed": index + 1, "temperature": 6.0 + index,
+                                       "humidity": 75.0 - 3 * index, "period_s": 120}
+    return {
+        "uid": uid or "5354%08x" % (0xA0000 + index),
+        "wifi": {"ssid": "stadsnod-sim", "psk": "not-a-real-secret", "connect_ms": 150},
+        "control_dir": "sim",
+        "i2c": {"0": [{"device": "bme280", "address": 0x76, "env": env}]},
+    }
+
+
+@dataclass
+class SimNode:
+    device_id: str
+    dir: Path
+    config: dict
+    world: dict
+    heap: str = DEFAULT_HEAP
+    proc: subprocess.Popen | None = field(default=None, repr=False)
+
+    def prepare(self) -> SimNode:
+        (self.dir / "sim").mkdir(parents=True, exist_ok=True)
+        (self.dir / "config.json").write_text(json.dumps(self.config, indent=1))
+        (self.dir / "sim.json").write_text(json.dumps(self.world, indent=1))
+        return self
+
+    @property
+    def log_path(self) -> Path:
+        return self.dir / "console.log"
+
+    def start(self) -> SimNode:
+        env = dict(os.environ, MICROPYPATH=micropypath(),
+                   STADSNOD_SIM=str(self.dir / "sim.json"))
+        boot = BUILD / "unix"
+        # A board runs boot.py then main.py from its filesystem root; so does the simulated one.
+        code = f"exec(open('{boot}/boot.py').read())\nexec(open('{boot}/main.py').read())"
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([micropython(), "-X", f"heapsize={self.heap}", "-c", code],
+                                     cwd=self.dir, env=env, stdout=self.log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        return self
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def set_fault(self, key: str, fault: str | None) -> None:
+        """Switch a live fault: key like 'i2c0-0x76', fault nack|stuck|garbage|unplugged."""
+        path = self.dir / "sim" / f"{key}.fault"
+        if fault:
+            path.write_text(fault)
+        else:
+            path.unlink(missing_ok=True)
+
+    def set_wifi(self, up: bool) -> None:
+        path = self.dir / "sim" / "wifi.down"
+        if up:
+            path.unlink(missing_ok=True)
+        else:
+            path.write_text("down")
+
+    def console(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        if self.proc:
+            self.log.close()
+        self.proc = None
