@@ -1,0 +1,119 @@
+# BME280 driver against the fake BME280 on the fake I2C bus, under MicroPython.
+# Numbers: Bosch BMP280 datasheet BST-BMP280-DS001 section 3.12 (same T/P compensation as the
+# BME280): adc_T=519888, adc_P=415148 with the example trimming give t_fine=128422,
+# T=25.08 degC and, on the 64-bit integer path, P=25767233/256 Pa (= 100653.25 Pa).
+import asyncio
+
+import envmodel
+import fake_bme280
+import machine
+
+import bme280
+from sensor_error import SensorError
+
+
+def _setup(env=None, chip_id=0x60, address=0x76):
+    env = envmodel.Environment({"fixed": env or {"temperature": 21.5, "pressure": 100200.0,
+                                                  "humidity": 45.0}})
+    dev = fake_bme280.Device(env, chip_id=chip_id)
+    machine.I2C.attach(0, address, dev)
+    return dev, machine.I2C(0)
+
+
+async def test_datasheet_example():
+    dev, i2c = _setup()
+    s = bme280.BME280(i2c)
+    dev.raw_override = (519888, 415148, 0)
+    await s.measure()
+    assert s.t_fine == 128422, s.t_fine
+    assert s.temperature == 25.08, s.temperature
+    assert s.compensate_p(415148) == 25767233
+    assert s.pressure == 25767233 / 256
+
+
+async def test_reads_the_environment_through_the_bus():
+    dev, i2c = _setup()
+    s = bme280.BME280(i2c)
+    await s.measure()
+    # The fake derives raw ADC counts from Bosch's float formulas; the driver goes back with
+    # the integer ones. Resolution: 0.01 degC, 1/256 Pa, 1/1024 %RH, plus one ADC step.
+    assert abs(s.temperature - 21.5) <= 0.02, s.temperature
+    assert abs(s.pressure - 100200.0) <= 2.0, s.pressure
+    assert abs(s.humidity - 45.0) <= 0.05, s.humidity
+    assert dev.conversions == 1
+
+
+async def test_data_before_first_conversion_is_refused():
+    # Registers hold their reset value 0x80000 until a conversion: the driver must not turn
+    # that into a temperature.
+    dev, i2c = _setup()
+    s = bme280.BME280(i2c)
+    dev.regs[0xF4] = 0  # nothing will start: simulate a chip that ignores the trigger
+    dev.write_register = lambda reg, value: None
+    try:
+        await s.measure()
+    except SensorError as e:
+        assert "no conversion result" in str(e), e
+    else:
+        raise AssertionError("reset-value data was accepted")
+
+
+async def test_status_bit_reports_conversion_time():
+    dev, i2c = _setup()
+    bme280.BME280(i2c)
+    i2c.writeto(0x76, b"\xf2\x01")
+    i2c.writeto(0x76, b"\xf4\x25")  # T x1, P x1, forced
+    assert i2c.readfrom_mem(0x76, 0xF3, 1)[0] & 0x08, "measuring bit not set"
+    await asyncio.sleep_ms(12)  # datasheet 9.1: 9.3 ms at x1/x1/x1
+    assert not i2c.readfrom_mem(0x76, 0xF3, 1)[0] & 0x08, "still measuring after t_max"
+    assert i2c.readfrom_mem(0x76, 0xF4, 1)[0] & 3 == 0, "forced mode must end in sleep"
+
+
+def test_absent_device_is_a_clear_error():
+    machine.I2C.attach(0, 0x77, fake_bme280.Device(envmodel.Environment()))
+    try:
+        bme280.BME280(machine.I2C(0), 0x76)
+    except SensorError as e:
+        assert "0x76" in str(e) and "no ACK" in str(e), e
+    else:
+        raise AssertionError("no error for a missing device")
+
+
+def test_bmp280_chip_id_is_rejected():
+    _setup(chip_id=0x58)
+    try:
+        bme280.BME280(machine.I2C(0))
+    except SensorError as e:
+        assert "0x58" in str(e), e
+    else:
+        raise AssertionError("a BMP280 passed as a BME280")
+
+
+async def test_nack_stuck_and_unplugged_mid_run():
+    dev, i2c = _setup()
+    s = bme280.BME280(i2c)
+    await s.measure()
+    for fault, words in (("nack", "no ACK"), ("stuck", "bus timeout"), ("unplugged", "no ACK")):
+        dev.fault = fault
+        try:
+            await s.measure()
+        except SensorError as e:
+            assert words in str(e), (fault, e)
+        else:
+            raise AssertionError("fault %s went unnoticed" % fault)
+    dev.fault = None
+    await s.measure()
+    assert abs(s.temperature - 21.5) <= 0.02
+
+
+async def test_garbage_bytes_never_crash_the_driver():
+    dev, i2c = _setup()
+    s = bme280.BME280(i2c)
+    dev.fault = "garbage"
+    for _ in range(20):
+        try:
+            await s.measure()
+        except SensorError:
+            pass
+        # Whatever came back is a number or an error -- never an unhandled exception.
+        assert s.humidity is None or 0 <= s.humidity <= 100

@@ -1,0 +1,163 @@
+"""End to end: the built firmware on the MicroPython unix port, fake BME280 on its fake I2C bus,
+publishing over TLS with a client certificate to a real mosquitto; checked by a paho-mqtt
+subscriber holding the platform's certificate."""
+
+from __future__ import annotations
+
+import time
+
+from stadsnod.senml import by_name, resolve
+
+FIXED = {"temperature": 21.5, "pressure": 100200.0, "humidity": 45.0}
+
+
+def fixed_world(uid="53540000aa01"):
+    return {"uid": uid, "wifi": {"ssid": "stadsnod-sim", "psk": "not-a-real-secret"},
+            "control_dir": "sim",
+            "i2c": {"0": [{"device": "bme280", "address": 0x76, "env": {"fixed": FIXED}}]}}
+
+
+def wait_console(node, text, timeout=15.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if text in node.console():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"'{text}' not in console:\n{node.console()[-2000:]}")
+
+
+def test_node_publishes_senml_over_tls(make_node, platform):
+    node = make_node("aq-0001", world=fixed_world()).start()
+    msgs = platform.wait_for(lambda m: m.topic == "stadsnod/aq-0001/data", timeout=25)
+    records = resolve(msgs[0].payload)
+    prefix = "urn:dev:org:32473-aq-0001:"
+    values = {r["n"][len(prefix):]: r for r in records}
+    assert values["temperature"]["u"] == "Cel"
+    assert values["pressure"]["u"] == "Pa"
+    assert values["humidity"]["u"] == "%RH"
+    # The fake chip turns the fixed environment into raw counts; the driver's integer
+    # compensation must give it back to within its resolution.
+    assert abs(values["temperature"]["value"] - 21.5) <= 0.02
+    assert abs(values["pressure"]["value"] - 100200.0) <= 2.0
+    assert abs(values["humidity"]["value"] - 45.0) <= 0.1
+    assert values["quality/bme280_0x76"]["value"] == 1.0
+    # The clock was set over SNTP, so the base time is absolute and close to ours.
+    assert abs(records[0]["t"] - time.time()) < 10
+    status = platform.wait_for(lambda m: m.topic == "stadsnod/aq-0001/status")
+    assert status[0].payload == b"online"
+
+
+def test_last_will_marks_a_dead_node_offline(make_node, platform):
+    node = make_node("aq-0002", world=fixed_world()).start()
+    platform.wait_for(lambda m: m.topic == "stadsnod/aq-0002/status" and m.payload == b"online")
+    node.stop()  # SIGTERM: no DISCONNECT is sent, so the broker must publish the will
+    platform.wait_for(lambda m: m.topic == "stadsnod/aq-0002/status" and m.payload == b"offline")
+
+
+def test_health_reports_a_nacking_sensor_and_recovery(make_node, platform):
+    node = make_node("aq-0003", world=fixed_world()).start()
+    platform.wait_for(lambda m: m.topic == "stadsnod/aq-0003/data")
+    node.set_fault("i2c0-0x76", "nack")
+
+    def sensor_down(m):
+        return m.topic == "stadsnod/aq-0003/health" and "no ACK" in str(
+            by_name(m.payload, "urn:dev:org:32473-aq-0003:").get("sensor/bme280_0x76/status"))
+
+    platform.wait_for(sensor_down)
+    assert node.alive()
+    node.set_fault("i2c0-0x76", None)
+
+    def sensor_ok(m):
+        return m.topic == "stadsnod/aq-0003/health" and by_name(
+            m.payload, "urn:dev:org:32473-aq-0003:").get("sensor/bme280_0x76/status") == "ok"
+
+    t_fixed = time.time()
+    hits = platform.wait_for(lambda m: sensor_ok(m) and m.at > t_fixed)
+    errors = by_name(hits[-1].payload, "urn:dev:org:32473-aq-0003:")["sensor/bme280_0x76/errors"]
+    assert errors > 0
+
+
+def test_broker_from_another_ca_is_never_trusted(make_node, tmp_path, platform):
+    from stadsnod.broker import Broker, DemoPKI
+
+    rogue = DemoPKI(tmp_path / "rogue-pki")
+    with Broker(tmp_path / "rogue-broker", rogue) as evil:
+        node = make_node("aq-0004", world=fixed_world(), port=evil.port).start()
+        wait_console(node, "not correctly signed")
+        time.sleep(1)
+        assert "New client connected" not in evil.log.read_text()
+        assert "connected to" not in node.console()
+        assert node.alive()
+
+
+def test_dead_broker_then_recovery_loses_nothing_queued(make_node, demo_pki, tmp_path, platform):
+    from stadsnod.broker import Broker, free_port
+
+    port = free_port()
+    node = make_node("aq-0005", world=fixed_world(), port=port).start()
+    wait_console(node, "retrying in")
+    time.sleep(3)  # ~3 intervals sampled and queued while the broker is down
+    assert node.alive()
+    with Broker(tmp_path / "late-broker", demo_pki, port=port) as late:
+        from stadsnod.platform import Platform
+
+        p = Platform(late).start()
+        try:
+            p.wait_for(lambda m: m.topic == "stadsnod/aq-0005/data", timeout=90)
+            time.sleep(2)
+            assert len(p.of("data", "aq-0005")) >= 3, "intervals queued during the outage lost"
+        finally:
+            p.stop()
+
+
+def test_malformed_config_is_reported_not_fatal(make_node):
+    node = make_node("aq-0006", world=fixed_world())
+    (node.dir / "config.json").write_text('{"device_id": "aq-0006", "broker": ')
+    node.start()
+    wait_console(node, "config is not valid JSON")
+    wait_console(node, "fix config.json")
+    time.sleep(1)
+    assert node.alive(), "a bad config must not end the node"
+
+
+def test_missing_certificate_is_reported_and_sampling_continues(make_node, platform):
+    node = make_node("aq-0007", world=fixed_world(), certs=False).start()
+    wait_console(node, "missing TLS file")
+    wait_console(node, "provision this node")
+    time.sleep(1)
+    assert node.alive()
+    assert not platform.of("data", "aq-0007")
+
+
+def test_certificate_of_another_node_is_refused(make_node, demo_pki):
+    node = make_node("aq-0008", world=fixed_world(), certs=False)
+    demo_pki.device("aq-9999", node.dir / "certs")
+    node.start()
+    wait_console(node, "certificate is for 'aq-9999', not this node 'aq-0008'")
+    assert node.alive()
+
+
+def test_acl_keeps_a_node_inside_its_own_topics(broker, demo_pki, tmp_path, platform):
+    import paho.mqtt.client as mqtt
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from provisioning import pki
+
+    certs = tmp_path / "n"
+    demo_pki.device("aq-0010", certs)
+    cert = x509.load_der_x509_certificate((certs / "device.der").read_bytes())
+    key = serialization.load_der_private_key((certs / "device.key.der").read_bytes(), None)
+    (tmp_path / "c.pem").write_bytes(cert.public_bytes(pki.PEM))
+    pki.Issued(cert, key).write_pem(tmp_path / "c.pem", tmp_path / "k.pem")
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="aq-0010")
+    c.tls_set(ca_certs=str(demo_pki.ca_pem), certfile=str(tmp_path / "c.pem"),
+              keyfile=str(tmp_path / "k.pem"))
+    c.connect("127.0.0.1", broker.port)
+    c.loop_start()
+    c.publish("stadsnod/aq-0011/data", b"[]", qos=1).wait_for_publish(5)
+    c.publish("stadsnod/aq-0010/data", b"[]", qos=1).wait_for_publish(5)
+    platform.wait_for(lambda m: m.topic == "stadsnod/aq-0010/data")
+    c.loop_stop()
+    c.disconnect()
+    assert not platform.of("data", "aq-0011"), "a node published under another node's id"
