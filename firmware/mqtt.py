@@ -143,6 +143,11 @@ class MQTTClient:
             await asyncio.sleep_ms(50)
         return self.check_msg()
 
+    async def abort(self, why):
+        """Drop the connection without DISCONNECT (the link under it is gone)."""
+        if self.connected:
+            await self._close(why)
+
     async def wait_closed(self):
         await self._closed.wait()
 

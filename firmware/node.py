@@ -101,6 +101,7 @@ class Node:
         tasks.append(asyncio.create_task(self._publisher()))
         tasks.append(asyncio.create_task(self._health()))
         tasks.append(asyncio.create_task(self._clock()))
+        tasks.append(asyncio.create_task(self._watch_net()))
         try:
             await asyncio.gather(*tasks)
         finally:
@@ -166,6 +167,15 @@ class Node:
             gc.collect()
             self._try_tls()
         await self.mqtt.stay_connected(self._net_up, self._on_connect, self.log)
+
+    async def _watch_net(self):
+        # A TCP session does not notice a dead radio for a keepalive or more; the station
+        # interface does. Drop the session at once so the link task reconnects.
+        while True:
+            await asyncio.sleep_ms(500)
+            if self.mqtt and self.mqtt.connected and not self.net.isconnected():
+                self.log.warning("net", "Wi-Fi lost")
+                await self.mqtt.abort("Wi-Fi lost")
 
     async def _net_up(self):
         try:

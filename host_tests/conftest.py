@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tools"), str(ROOT), str(ROOT / "host_tests" / "cpython_shims"),
                 str(ROOT / "firmware"), str(ROOT / "drivers"), str(ROOT / "boards"),
-                str(ROOT / "host_tests" / "device")]
+                str(ROOT / "host_tests" / "device"), str(ROOT / "host_tests" / "fakes")]
 
 # MicroPython's time.ticks_* on CPython, for pure-logic firmware modules and shared tests.
 _PERIOD = 1 << 30

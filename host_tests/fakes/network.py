@@ -57,10 +57,13 @@ class WLAN:
     def status(self, param=None):
         if param == "rssi":
             return -60
-        if self._status == STAT_CONNECTING and time.ticks_diff(time.ticks_ms(), self._joined_at) >= 0:
-            self._status = STAT_GOT_IP
-        if self._status == STAT_GOT_IP and _down():
-            self._status = STAT_CONNECT_FAIL
+        if self._status in (STAT_CONNECTING, STAT_GOT_IP):
+            if _down():
+                # Like a real station: it keeps trying on its own and rejoins when the AP is back.
+                self._status = STAT_CONNECTING
+                self._joined_at = time.ticks_add(time.ticks_ms(), 300)
+            elif time.ticks_diff(time.ticks_ms(), self._joined_at) >= 0:
+                self._status = STAT_GOT_IP
         return self._status
 
     def isconnected(self):

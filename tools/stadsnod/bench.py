@@ -1,0 +1,61 @@
+"""`stadsnod bench` (make bench): the project's figures, one `name: value unit` line each.
+Progress goes to stderr so stdout stays machine-readable."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from .build import build
+from .deployment import Deployment
+from .paths import RUN, ToolError
+from .senml import by_name
+
+
+def _progress(msg: str) -> None:
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+def heap_run(cycles: int = 120) -> dict[str, float]:
+    """One node at -X heapsize=128K for `cycles` publish cycles; heap figures come from the
+    node's own /health reports (measured inside the node after a collection)."""
+    interval = 0.1
+    with Deployment(RUN / "bench") as dep:
+        node = dep.add_node("bench-0001", heap="128K", interval_s=interval, every_s=0.05,
+                            health_s=1)
+        t0 = time.monotonic()
+        node.start()
+        first = dep.platform.wait_for(lambda m: m.topic.endswith("/status")
+                                      and m.payload == b"online", timeout=30)
+        boot_ms = (first[0].at - time.time() + time.monotonic() - t0) * 1000
+        _progress(f"node up; running {cycles} publish cycles")
+        prefix = "urn:dev:org:32473-bench-0001:"
+        deadline = time.time() + cycles * interval * 4 + 60
+        health: dict = {}
+        while time.time() < deadline:
+            reports = dep.platform.of("health", "bench-0001")
+            if reports:
+                health = by_name(reports[-1].payload, prefix)
+                if health.get("published", 0) >= cycles:
+                    break
+            if not node.alive():
+                raise ToolError(f"bench node died:\n{node.console()[-2000:]}")
+            time.sleep(0.2)
+        else:
+            raise ToolError(f"bench node reached only {health.get('published')} publishes; "
+                            f"see {node.log_path}")
+        return {"boot_ms": boot_ms, "peak": health["heap_peak"], "steady": health["heap_steady"],
+                "published": health["published"]}
+
+
+def run_bench(cycles: int = 120) -> None:
+    _progress("building")
+    sizes = build(quiet=True)
+    for target, size in sizes.items():
+        print(f"mpy_bytes_{target}: {size} bytes", flush=True)
+    _progress("starting broker and one simulated node at heapsize=128K")
+    r = heap_run(cycles)
+    print(f"node_heap_peak_bytes: {r['peak']} bytes")
+    print(f"node_heap_steady_bytes: {r['steady']} bytes")
+    print(f"boot_to_first_publish_ms: {r['boot_ms']:.0f} ms")
+    print(f"bench_publish_cycles: {r['published']} count")

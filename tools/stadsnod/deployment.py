@@ -1,0 +1,46 @@
+"""A simulated deployment: throwaway PKI, the embedded broker, an SNTP server, the platform
+subscriber and N simulated nodes. Shared by `stadsnod demo` and `stadsnod bench`."""
+
+from __future__ import annotations
+
+import shutil
+from contextlib import ExitStack
+from pathlib import Path
+
+from .broker import Broker, DemoPKI
+from .platform import Platform
+from .simnode import SimNode, node_config, sim_world
+from .sntp import SNTPServer
+
+
+class Deployment:
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
+        shutil.rmtree(workdir, ignore_errors=True)
+        self.dir = workdir
+        self.nodes: list[SimNode] = []
+        self._stack = ExitStack()
+        self.pki = DemoPKI(workdir / "pki")
+        self.broker = self._stack.enter_context(Broker(workdir / "broker", self.pki, port=port))
+        self.sntp = self._stack.enter_context(SNTPServer())
+        self.platform = Platform(self.broker).start()
+        self._stack.callback(self.platform.stop)
+
+    def add_node(self, device_id: str, heap: str = "128K", **cfg) -> SimNode:
+        node = SimNode(device_id, self.dir / "nodes" / device_id,
+                       node_config(device_id, self.broker.port, self.sntp.port, **cfg),
+                       sim_world(len(self.nodes)), heap=heap)
+        node.prepare()
+        self.pki.device(device_id, node.dir / "certs")
+        self.nodes.append(node)
+        return node
+
+    def close(self) -> None:
+        for n in self.nodes:
+            n.stop()
+        self._stack.close()
+
+    def __enter__(self) -> Deployment:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
