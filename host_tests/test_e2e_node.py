@@ -45,6 +45,7 @@ def test_node_publishes_senml_over_tls(make_node, platform):
     assert abs(records[0]["t"] - time.time()) < 10
     status = platform.wait_for(lambda m: m.topic == "stadsnod/aq-0001/status")
     assert status[0].payload == b"online"
+    assert node.alive()
 
 
 def test_last_will_marks_a_dead_node_offline(make_node, platform):

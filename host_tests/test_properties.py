@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import statistics
 
-from cryptography import x509
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 import certid
 import fake_bme280
 import mqttpkt as pk
 from aggregate import Aggregator
 from backoff import Backoff
+from cryptography import x509
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from provisioning import pki
 
 device_ids = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?", fullmatch=True)

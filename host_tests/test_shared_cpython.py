@@ -3,9 +3,8 @@ the firmware's pure modules must behave the same on both."""
 
 import inspect
 
-import pytest
-
 import mpy_test_codec
+import pytest
 
 CASES = [f for name, f in inspect.getmembers(mpy_test_codec, inspect.isfunction)
          if name.startswith("test_")]

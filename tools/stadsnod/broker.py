@@ -101,7 +101,8 @@ class Broker:
         acl.write_text(ACL.format(root=self.root, platform=PLATFORM_USER))
         conf = self.dir / "mosquitto.conf"
         # Started as root, mosquitto would drop to user 'mosquitto' and lose our 0600 keys.
-        conf.write_text(CONF.format(user=getpass.getuser(), log=self.log, acl=acl, port=self.port, ca=self.pki.ca_pem,
+        conf.write_text(CONF.format(user=getpass.getuser(), log=self.log, acl=acl,
+                                    port=self.port, ca=self.pki.ca_pem,
                                     cert=self.pki.dir / "server.pem",
                                     key=self.pki.dir / "server.key"))
         self.proc = subprocess.Popen([mosquitto(), "-c", str(conf)], stdout=subprocess.DEVNULL,
