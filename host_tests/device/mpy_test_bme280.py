@@ -12,6 +12,19 @@ import bme280
 from sensor_error import SensorError
 
 
+def _expect_sensor_error(fn, *args, words=()):
+    """Calls fn (awaiting it when it is a coroutine) and checks SensorError names `words`."""
+    try:
+        r = fn(*args)
+        if hasattr(r, "send"):
+            asyncio.run(r)
+    except SensorError as e:
+        for w in words:
+            assert w in str(e), (w, str(e))
+        return
+    raise AssertionError("%s raised no SensorError" % fn)
+
+
 def _setup(env=None, chip_id=0x60, address=0x76):
     env = envmodel.Environment({"fixed": env or {"temperature": 21.5, "pressure": 100200.0,
                                                   "humidity": 45.0}})
@@ -43,19 +56,14 @@ async def test_reads_the_environment_through_the_bus():
     assert dev.conversions == 1
 
 
-async def test_data_before_first_conversion_is_refused():
+def test_data_before_first_conversion_is_refused():
     # Registers hold their reset value 0x80000 until a conversion: the driver must not turn
     # that into a temperature.
     dev, i2c = _setup()
     s = bme280.BME280(i2c)
     dev.regs[0xF4] = 0  # nothing will start: simulate a chip that ignores the trigger
     dev.write_register = lambda reg, value: None
-    try:
-        await s.measure()
-    except SensorError as e:
-        assert "no conversion result" in str(e), e
-    else:
-        raise AssertionError("reset-value data was accepted")
+    _expect_sensor_error(s.measure, words=("no conversion result",))
 
 
 async def test_status_bit_reports_conversion_time():
@@ -71,38 +79,23 @@ async def test_status_bit_reports_conversion_time():
 
 def test_absent_device_is_a_clear_error():
     machine.I2C.attach(0, 0x77, fake_bme280.Device(envmodel.Environment()))
-    try:
-        bme280.BME280(machine.I2C(0), 0x76)
-    except SensorError as e:
-        assert "0x76" in str(e) and "no ACK" in str(e), e
-    else:
-        raise AssertionError("no error for a missing device")
+    _expect_sensor_error(bme280.BME280, machine.I2C(0), 0x76, words=("0x76", "no ACK"))
 
 
 def test_bmp280_chip_id_is_rejected():
     _setup(chip_id=0x58)
-    try:
-        bme280.BME280(machine.I2C(0))
-    except SensorError as e:
-        assert "0x58" in str(e), e
-    else:
-        raise AssertionError("a BMP280 passed as a BME280")
+    _expect_sensor_error(bme280.BME280, machine.I2C(0), words=("0x58",))
 
 
-async def test_nack_stuck_and_unplugged_mid_run():
+def test_nack_stuck_and_unplugged_mid_run():
     dev, i2c = _setup()
     s = bme280.BME280(i2c)
-    await s.measure()
+    asyncio.run(s.measure())
     for fault, words in (("nack", "no ACK"), ("stuck", "bus timeout"), ("unplugged", "no ACK")):
         dev.fault = fault
-        try:
-            await s.measure()
-        except SensorError as e:
-            assert words in str(e), (fault, e)
-        else:
-            raise AssertionError("fault %s went unnoticed" % fault)
+        _expect_sensor_error(s.measure, words=(words,))
     dev.fault = None
-    await s.measure()
+    asyncio.run(s.measure())
     assert abs(s.temperature - 21.5) <= 0.02
 
 
