@@ -45,8 +45,9 @@ async def boot(log):
             await asyncio.sleep_ms(RETRY_MS)
             cfg = await _wait_for_config(log)
             continue
-        log.info("boot", "node %s on board %s, %d sensor(s)"
-                 % (node.id, board.name, len(node.sensors)))
+        uid = "".join("%02x" % b for b in board.unique_id())
+        log.info("boot", "node %s on board %s (uid %s, reset cause %d), %d sensor(s)"
+                 % (node.id, board.name, uid, board.reset_cause(), len(node.sensors)))
         try:
             await node.run()
         except Exception as e:  # a runtime bug must not take the node down for good
