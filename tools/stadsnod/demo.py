@@ -83,7 +83,7 @@ def run_demo(nodes: int = 3, duration: float = 60, interval: float = 5) -> None:
         print(f"broker on 127.0.0.1:{dep.broker.port}; nodes in {dep.dir / 'nodes'}")
         start = time.time()
         seen = 0
-        # (node index, start fraction, end fraction, switch on, switch off, what happens)
+        # [start, end (fractions of the run), switch on, switch off, what happens, state]
         script = []
         if nodes >= 2:
             n = dep.nodes[1]
@@ -132,8 +132,6 @@ def run_demo(nodes: int = 3, duration: float = 60, interval: float = 5) -> None:
 
 
 def run_broker(port: int = 8883) -> None:
-    from .deployment import Deployment
-
     with Deployment(RUN / "broker", port=port) as dep:
         print(f"mosquitto on 127.0.0.1:{dep.broker.port} (TLS, client certificates)")
         print(f"CA: {dep.pki.ca_pem}; issue node certificates with the demo PKI")
