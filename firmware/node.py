@@ -262,6 +262,7 @@ class Node:
         return r
 
     async def _publish_health(self):
+        gc.collect()  # the biggest pack the node builds; give it an unfragmented heap
         await self.mqtt.publish(self.topic_health,
                                 senml.encode(self.bn, self.health_records(), self._bt()))
 
