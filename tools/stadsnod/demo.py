@@ -21,7 +21,6 @@ class NodeView:
     status: str = "-"
     values: dict = field(default_factory=dict)
     sensor: str = "-"
-    last: float = 0.0
 
 
 def _collect(dep: Deployment, views: dict[str, NodeView], seen: int) -> int:
@@ -32,12 +31,11 @@ def _collect(dep: Deployment, views: dict[str, NodeView], seen: int) -> int:
         if len(parts) != 3 or parts[1] not in views:
             continue
         v = views[parts[1]]
-        v.last = m.at
         if parts[2] == "status":
             v.status = m.payload.decode(errors="replace")
             continue
         try:
-            rec = by_name(m.payload, f"urn:dev:org:32473-{parts[1]}:")
+            rec = by_name(m.payload)
         except (SenMLError, ValueError):
             continue
         if parts[2] == "data":

@@ -6,9 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from .paths import ROOT, micropypath, micropython
-
-DEVICE_TESTS = ROOT / "host_tests" / "device"
+from .paths import micropypath, micropython
 
 # Runs one test function; awaits it when it is a coroutine. Prints PASS only when it returns.
 _RUNNER = """

@@ -41,7 +41,11 @@ def resolve(payload: bytes | str, now: float | None = None) -> list[dict[str, An
     return out
 
 
-def by_name(payload: bytes | str, prefix: str = "") -> dict[str, Any]:
-    """{short name: value} with the base-name prefix removed."""
+def by_name(payload: bytes | str, prefix: str | None = None) -> dict[str, Any]:
+    """{short name: value} with `prefix` removed; without one, the pack's own first bn."""
+    records = resolve(payload)
+    if prefix is None:
+        first = json.loads(payload)[0]
+        prefix = first.get("bn", "") if isinstance(first, dict) else ""
     return {r["n"][len(prefix):] if r["n"].startswith(prefix) else r["n"]: r["value"]
-            for r in resolve(payload)}
+            for r in records}
