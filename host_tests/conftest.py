@@ -112,18 +112,16 @@ def platform(broker):
 @pytest.fixture
 def make_node(tmp_path, demo_pki, broker, sntp):
     """make_node(device_id, **config overrides) -> a prepared SimNode (not started)."""
-    from stadsnod.simnode import SimNode, node_config, sim_world
+    from stadsnod.simnode import provision_sim_node, sim_world
 
     nodes = []
 
     def make(device_id="node-1", world=None, certs=True, port=None, **cfg):
         opts = {"interval_s": 1, "every_s": 0.25, "health_s": 1, "keepalive_s": 10}
         opts.update(cfg)
-        config = node_config(device_id, port or broker.port, sntp.port, **opts)
-        node = SimNode(device_id, tmp_path / device_id, config, world or sim_world(len(nodes)))
-        node.prepare()
-        if certs:
-            demo_pki.device(device_id, node.dir / "certs")
+        node = provision_sim_node(tmp_path / device_id, device_id, demo_pki,
+                                  port or broker.port, sntp.port,
+                                  world=world or sim_world(len(nodes)), certs=certs, **opts)
         nodes.append(node)
         return node
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .broker import Broker, DemoPKI
 from .platform import Platform
-from .simnode import SimNode, node_config, sim_world
+from .simnode import SimNode, provision_sim_node, sim_world
 from .sntp import SNTPServer
 
 
@@ -26,11 +26,9 @@ class Deployment:
         self._stack.callback(self.platform.stop)
 
     def add_node(self, device_id: str, heap: str = "128K", **cfg) -> SimNode:
-        node = SimNode(device_id, self.dir / "nodes" / device_id,
-                       node_config(device_id, self.broker.port, self.sntp.port, **cfg),
-                       sim_world(len(self.nodes)), heap=heap)
-        node.prepare()
-        self.pki.device(device_id, node.dir / "certs")
+        node = provision_sim_node(self.dir / "nodes" / device_id, device_id, self.pki,
+                                  self.broker.port, self.sntp.port,
+                                  world=sim_world(len(self.nodes)), heap=heap, **cfg)
         self.nodes.append(node)
         return node
 

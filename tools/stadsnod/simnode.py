@@ -114,3 +114,16 @@ class SimNode:
         if self.proc:
             self.log.close()
         self.proc = None
+
+
+def provision_sim_node(folder: Path, device_id: str, pki, broker_port: int, ntp_port: int, *,
+                       world: dict, heap: str = DEFAULT_HEAP, certs: bool = True,
+                       **cfg) -> SimNode:
+    """A prepared (not started) node in `folder`: config, fake world and, unless certs=False,
+    a device certificate from `pki` (a broker.DemoPKI)."""
+    node = SimNode(device_id, folder, node_config(device_id, broker_port, ntp_port, **cfg),
+                   world, heap=heap)
+    node.prepare()
+    if certs:
+        pki.device(device_id, node.dir / "certs")
+    return node
