@@ -9,20 +9,8 @@ import fake_bme280
 import machine
 
 import bme280
+from devtest import expect_sensor_error as _expect_sensor_error
 from sensor_error import SensorError
-
-
-def _expect_sensor_error(fn, *args, words=()):
-    """Calls fn (awaiting it when it is a coroutine) and checks SensorError names `words`."""
-    try:
-        r = fn(*args)
-        if hasattr(r, "send"):
-            asyncio.run(r)
-    except SensorError as e:
-        for w in words:
-            assert w in str(e), (w, str(e))
-        return
-    raise AssertionError("%s raised no SensorError" % fn)
 
 
 def _setup(env=None, chip_id=0x60, address=0x76):

@@ -8,6 +8,13 @@ _DEFAULTS = {
     "temperature": (8.0, 4.0),  # Cel: base, swing
     "humidity": (70.0, 12.0),  # %RH
     "pressure": (101325.0, 300.0),  # Pa
+    "co2": (480.0, 60.0),  # ppm
+    "pm1": (4.0, 2.0),  # ug/m3
+    "pm25": (8.0, 4.0),
+    "pm4": (10.0, 5.0),
+    "pm10": (12.0, 6.0),
+    "voc_index": (100.0, 20.0),  # Sensirion gas index, 1..500
+    "nox_index": (1.0, 0.5),
 }
 
 
@@ -35,6 +42,8 @@ class Environment:
         v = base + swing * math.sin(phase) + swing * self.noise * (2 * self._rand() - 1)
         if name == "humidity":
             v = min(100.0, max(0.0, v))
+        elif v < 0:
+            v = 0.0
         return v
 
     def set(self, name, value):

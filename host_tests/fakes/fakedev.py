@@ -4,14 +4,12 @@ import random
 import simworld
 
 
-class I2CRegisterDevice:
-    """A device with an 8-bit register pointer that auto-increments on reads."""
+class Faultable:
+    """A fake part's fault switch: set by a test, or switched on live from outside the node
+    (simworld.live_fault) under `fault_key`."""
 
-    def __init__(self, size=256):
-        self.regs = bytearray(size)
-        self.pointer = 0
-        self._fault = None
-        self.fault_key = None
+    _fault = None
+    fault_key = None
 
     @property
     def fault(self):
@@ -23,6 +21,14 @@ class I2CRegisterDevice:
     @fault.setter
     def fault(self, value):
         self._fault = value
+
+
+class I2CRegisterDevice(Faultable):
+    """A device with an 8-bit register pointer that auto-increments on reads."""
+
+    def __init__(self, size=256):
+        self.regs = bytearray(size)
+        self.pointer = 0
 
     def i2c_write(self, data):
         if not data:
