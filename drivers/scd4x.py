@@ -60,15 +60,6 @@ class SCD4x:
             self.bus.refuse(what, "measuring (%s); stop first" % self.state
                             if self.state != ASLEEP else "asleep; wake_up first")
 
-    async def _cmd(self, cmd, wait_ms, nargs=0, a0=0):
-        self.bus.send(cmd, nargs, a0)
-        await asyncio.sleep_ms(wait_ms)
-
-    async def _query(self, cmd, wait_ms, words):
-        self.bus.send(cmd)
-        await asyncio.sleep_ms(wait_ms)
-        self.bus.receive(words)
-
     # -- start-up: the node may have rebooted while the sensor kept measuring
     async def start(self):
         try:
@@ -78,7 +69,7 @@ class SCD4x:
         await asyncio.sleep_ms(30)
         self.state = PERIODIC
         await self.stop()
-        await self._query(_SERIAL, 1, 3)
+        await self.bus.query(_SERIAL, 1, 3)
         b = self.bus
         self.serial = "%04x%04x%04x" % (b.word(0), b.word(1), b.word(2))
         offset, altitude, asc = self.settings
@@ -93,26 +84,26 @@ class SCD4x:
 
     async def start_periodic(self, low_power=False):
         self._need_idle("start_periodic_measurement")
-        await self._cmd(_START_LOW_POWER if low_power else _START_PERIODIC, 1)
+        await self.bus.command(_START_LOW_POWER if low_power else _START_PERIODIC, 1)
         self.state = LOW_POWER if low_power else PERIODIC
 
     async def stop(self):
         if self.state == ASLEEP:
             self.bus.refuse("stop_periodic_measurement", "asleep; wake_up first")
-        await self._cmd(_STOP_PERIODIC, 500)
+        await self.bus.command(_STOP_PERIODIC, 500)
         self.state = IDLE
 
     async def data_ready(self):
         if self.state == ASLEEP:
             self.bus.refuse("get_data_ready_status", "asleep")
-        await self._query(_DATA_READY, 1, 1)
+        await self.bus.query(_DATA_READY, 1, 1)
         return self.bus.word(0) & 0x07FF != 0
 
     # -- one reading
     async def measure(self):
         if self.state == IDLE and self.single_shot:
             await self._apply_pressure()
-            await self._cmd(_SINGLE_SHOT, 5000)
+            await self.bus.command(_SINGLE_SHOT, 5000)
         elif self.state in (PERIODIC, LOW_POWER):
             await self._apply_pressure()
             # New data every 5 s (30 s in low-power mode); allow one period of slack.
@@ -170,38 +161,38 @@ class SCD4x:
         hpa = int(pa / 100 + 0.5)
         if not 700 <= hpa <= 1200:
             raise ValueError("ambient pressure %d Pa is outside 70000..120000" % pa)
-        await self._cmd(_SET_AMBIENT_PRESSURE, 1, 1, hpa)
+        await self.bus.command(_SET_AMBIENT_PRESSURE, 1, 1, hpa)
         self._pressure_hpa = hpa
 
     async def set_temperature_offset(self, celsius):
         self._need_idle("set_temperature_offset")
         if not 0 <= celsius < 175:
             raise ValueError("temperature offset must be 0..175 Cel")
-        await self._cmd(_SET_TEMP_OFFSET, 1, 1, int(celsius * 65535 / 175 + 0.5))
+        await self.bus.command(_SET_TEMP_OFFSET, 1, 1, int(celsius * 65535 / 175 + 0.5))
 
     async def get_temperature_offset(self):
         self._need_idle("get_temperature_offset")
-        await self._query(_GET_TEMP_OFFSET, 1, 1)
+        await self.bus.query(_GET_TEMP_OFFSET, 1, 1)
         return 175 * self.bus.word(0) / 65535
 
     async def set_altitude(self, metres):
         self._need_idle("set_sensor_altitude")
         if not 0 <= metres <= 3000:
             raise ValueError("altitude must be 0..3000 m")
-        await self._cmd(_SET_ALTITUDE, 1, 1, int(metres))
+        await self.bus.command(_SET_ALTITUDE, 1, 1, int(metres))
 
     async def get_altitude(self):
         self._need_idle("get_sensor_altitude")
-        await self._query(_GET_ALTITUDE, 1, 1)
+        await self.bus.query(_GET_ALTITUDE, 1, 1)
         return self.bus.word(0)
 
     async def set_automatic_self_calibration(self, enabled):
         self._need_idle("set_automatic_self_calibration_enabled")
-        await self._cmd(_SET_ASC, 1, 1, 1 if enabled else 0)
+        await self.bus.command(_SET_ASC, 1, 1, 1 if enabled else 0)
 
     async def get_automatic_self_calibration(self):
         self._need_idle("get_automatic_self_calibration_enabled")
-        await self._query(_GET_ASC, 1, 1)
+        await self.bus.query(_GET_ASC, 1, 1)
         return self.bus.word(0) == 1
 
     async def forced_recalibration(self, target_ppm):
@@ -218,25 +209,25 @@ class SCD4x:
 
     async def persist_settings(self):
         self._need_idle("persist_settings")
-        await self._cmd(_PERSIST, 800)
+        await self.bus.command(_PERSIST, 800)
 
     async def self_test(self):
         """True when the sensor reports no malfunction (takes 10 s)."""
         self._need_idle("perform_self_test")
-        await self._query(_SELF_TEST, 10000, 1)
+        await self.bus.query(_SELF_TEST, 10000, 1)
         return self.bus.word(0) == 0
 
     async def factory_reset(self):
         self._need_idle("perform_factory_reset")
-        await self._cmd(_FACTORY_RESET, 1200)
+        await self.bus.command(_FACTORY_RESET, 1200)
 
     async def reinit(self):
         self._need_idle("reinit")
-        await self._cmd(_REINIT, 30)
+        await self.bus.command(_REINIT, 30)
 
     async def power_down(self):
         self._need_idle("power_down")
-        await self._cmd(_POWER_DOWN, 1)
+        await self.bus.command(_POWER_DOWN, 1)
         self.state = ASLEEP
 
     async def wake_up(self):
@@ -246,4 +237,4 @@ class SCD4x:
             pass  # the sensor does not acknowledge wake_up
         await asyncio.sleep_ms(30)
         self.state = IDLE
-        await self._query(_SERIAL, 1, 3)  # proves it is awake
+        await self.bus.query(_SERIAL, 1, 3)  # proves it is awake

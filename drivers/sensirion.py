@@ -2,6 +2,8 @@
 # command word, then 2-byte data words each followed by a CRC-8 (polynomial 0x31, init 0xFF;
 # "Checksum Calculation" in each datasheet, example CRC(0xBEEF) = 0x92).
 # Buffers are made once; a command and its read move bytes without allocating.
+import asyncio
+
 from micropython import const
 
 from sensor_error import ChecksumError, SensorError, bus_error
@@ -76,13 +78,26 @@ class SensirionI2C:
                 raise ChecksumError("%s at 0x%02x: CRC error in word %d of the response to 0x%04x"
                                     % (self.NAME, self.address, i, self.last_cmd))
 
+    async def command(self, cmd, wait_ms, nargs=0, a0=0, a1=0):
+        """Sends a command and waits its execution time (without blocking the loop)."""
+        self.send(cmd, nargs, a0, a1)
+        await asyncio.sleep_ms(wait_ms)
+
+    async def query(self, cmd, wait_ms, words):
+        self.send(cmd)
+        await asyncio.sleep_ms(wait_ms)
+        self.receive(words)
+
     def word(self, i):
         """Word i of the last response (big-endian)."""
         return (self._rx[3 * i] << 8) | self._rx[3 * i + 1]
 
-    def signed(self, i):
-        w = self.word(i)
-        return w - 0x10000 if w & 0x8000 else w
+    def data_into(self, dst, words):
+        """Copies the data bytes of the last response into dst, dropping the CRC bytes."""
+        rx = self._rx
+        for i in range(words):
+            dst[2 * i] = rx[3 * i]
+            dst[2 * i + 1] = rx[3 * i + 1]
 
     def text(self, words):
         """The last response as ASCII, up to its first NUL (serial numbers, product names)."""

@@ -33,9 +33,9 @@ from stadsnod.build import build  # noqa: E402
 from stadsnod.mpyrun import run_device_test  # noqa: E402
 
 
-@pytest.fixture(scope="session", autouse=True)
-def built_firmware() -> None:
-    """Tests run the built .mpy files; make sure they are current."""
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Tests run the built .mpy files; make them current before any test (MicroPython items
+    take no fixtures, so this cannot be a fixture)."""
     build(quiet=True)
 
 

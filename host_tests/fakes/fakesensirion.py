@@ -33,7 +33,8 @@ def nack():
 
 
 class CommandDevice(Faultable):
-    # cmd -> (execution ms, argument words, handler name); handlers return response words
+    # cmd -> (execution ms, argument words (or a tuple of counts), handler name); handlers
+    # return the response words
     COMMANDS = {}
 
     def __init__(self, time_scale=1.0):
@@ -62,7 +63,9 @@ class CommandDevice(Faultable):
         if spec is None or not self.accepts(cmd):
             nack()
         exec_ms, nargs, handler = spec
-        if len(data) != 2 + 3 * nargs:
+        nargs = (len(data) - 2) // 3  # a tuple in COMMANDS lists the argument counts allowed
+        if len(data) != 2 + 3 * nargs or nargs not in (spec[1] if isinstance(spec[1], tuple)
+                                                        else (spec[1],)):
             nack()
         args = []
         for i in range(nargs):
