@@ -1,5 +1,6 @@
-# Bosch BME280 (temperature, pressure, humidity) over I2C, forced mode.
-# Register map and compensation: BME280 datasheet BST-BME280-DS002, sections 4.2.3, 5.3, 8.2.
+# Bosch BME280 (temperature, pressure, humidity) and BMP280 (no humidity) over I2C.
+# Register map, modes, oversampling, IIR filter, timing and compensation: BME280 datasheet
+# BST-BME280-DS002 sections 3.3-3.5, 5.3, 8.2, 9.1; BMP280 datasheet BST-BMP280-DS001.
 import asyncio
 import struct
 
@@ -10,16 +11,21 @@ from sensor_error import SensorError, bus_error
 _REG_CALIB_TP = const(0x88)  # 0x88..0x9F: T1..T3, P1..P9
 _REG_CALIB_H1 = const(0xA1)
 _REG_CHIP_ID = const(0xD0)
+_REG_RESET = const(0xE0)
 _REG_CALIB_H2 = const(0xE1)  # 0xE1..0xE7: H2..H6
 _REG_CTRL_HUM = const(0xF2)
 _REG_STATUS = const(0xF3)
 _REG_CTRL_MEAS = const(0xF4)
+_REG_CONFIG = const(0xF5)
 _REG_DATA = const(0xF7)  # 0xF7..0xFE: press[3], temp[3], hum[2]
-_CHIP_ID_BME280 = const(0x60)
 _STATUS_MEASURING = const(0x08)
 _MODE_FORCED = const(0x01)
-_OSRS_X1 = const(1)
+_MODE_NORMAL = const(0x03)
 _ADC_SKIPPED = const(0x80000)  # what a never-measured or skipped channel reads
+_HUM_SKIPPED = const(0x8000)
+
+_OVERSAMPLING = (0, 1, 2, 4, 8, 16)  # register code = index; 0 skips the channel
+_IIR = (0, 2, 4, 8, 16)  # filter coefficient; register code = index
 
 
 def _cdiv(a, b):
@@ -28,20 +34,49 @@ def _cdiv(a, b):
     return q if (a < 0) == (b < 0) else -q
 
 
+def _code(table, value, what):
+    for i, v in enumerate(table):
+        if v == value:
+            return i
+    raise ValueError("%s must be one of %s, not %r" % (what, table, value))
+
+
 class BME280:
-    def __init__(self, i2c, address=0x76):
+    CHIP_ID = 0x60
+    NAME = "BME280"
+    HUMIDITY = True
+    # Operating range (datasheet 1, "Operating range"): outside it a value is not trusted.
+    RANGES = {"temperature": (-40, 85), "pressure": (30000, 110000), "humidity": (0, 100)}
+    STANDBY_MS = (0.5, 62.5, 125, 250, 500, 1000, 10, 20)  # t_sb, register code = index
+
+    def __init__(self, i2c, address=0x76, osrs_t=1, osrs_p=1, osrs_h=1, iir=0, normal=False,
+                 standby_ms=1000):
         self.i2c = i2c
         self.address = address
         self._data = bytearray(8)
         self._reg = bytearray(1)
         self._cmd = bytearray(2)
+        self.osrs = (_code(_OVERSAMPLING, osrs_t, "osrs_t"), _code(_OVERSAMPLING, osrs_p, "osrs_p"),
+                     _code(_OVERSAMPLING, osrs_h if self.HUMIDITY else 0, "osrs_h"))
+        self.iir = _code(_IIR, iir, "iir")
+        self.normal = normal
+        self.standby = _code(self.STANDBY_MS, standby_ms, "standby_ms")
         chip = self._read_u8(_REG_CHIP_ID)
-        if chip != _CHIP_ID_BME280:
-            raise SensorError("0x%02x: chip id 0x%02x is not a BME280 (0x60)" % (address, chip))
+        if chip != self.CHIP_ID:
+            other = {0x60: "a BME280", 0x58: "a BMP280"}.get(chip, "unknown")
+            raise SensorError("%s at 0x%02x: chip id 0x%02x (%s) is not a %s (0x%02x)"
+                              % (self.NAME, address, chip, other, self.NAME, self.CHIP_ID))
         calib = bytearray(24)
         self._read_into(_REG_CALIB_TP, calib)
         (self.T1, self.T2, self.T3, self.P1, self.P2, self.P3, self.P4, self.P5, self.P6,
          self.P7, self.P8, self.P9) = struct.unpack("<HhhHhhhhhhhh", calib)
+        if self.HUMIDITY:
+            self._read_humidity_calibration()
+        self.t_fine = 0
+        self.adc_t = self.adc_p = self.adc_h = None
+        self._configured = False
+
+    def _read_humidity_calibration(self):
         self.H1 = self._read_u8(_REG_CALIB_H1)
         h = bytearray(7)
         self._read_into(_REG_CALIB_H2, h)
@@ -52,17 +87,13 @@ class BME280:
         self.H4 = e4 * 16 | (h[4] & 0x0F)
         self.H5 = e6 * 16 | (h[4] >> 4)
         self.H6 = h[6] - 256 if h[6] > 127 else h[6]
-        self.t_fine = 0
-        self.temperature = None  # Cel
-        self.pressure = None  # Pa
-        self.humidity = None  # %RH
 
     # -- bus access: every OSError becomes a SensorError naming the device
     def _read_into(self, reg, buf):
         try:
             self.i2c.readfrom_mem_into(self.address, reg, buf)
         except OSError as e:
-            raise bus_error("BME280", self.address, e)
+            raise bus_error(self.NAME, self.address, e)
 
     def _read_u8(self, reg):
         self._read_into(reg, self._reg)
@@ -74,30 +105,84 @@ class BME280:
         try:
             self.i2c.writeto(self.address, self._cmd)
         except OSError as e:
-            raise bus_error("BME280", self.address, e)
+            raise bus_error(self.NAME, self.address, e)
+
+    # -- configuration
+    def _ctrl_meas(self, mode):
+        return (self.osrs[0] << 5) | (self.osrs[1] << 2) | mode
+
+    def measure_time_ms(self):
+        """Maximum conversion time (datasheet 9.1): 1.25 + 2.3 T + (2.3 P + 0.575)
+        + (2.3 H + 0.575) ms, with T, P, H the oversampling factors (a skipped one adds 0)."""
+        t, p, h = (_OVERSAMPLING[c] for c in self.osrs)
+        ms = 1.25 + 2.3 * t + (2.3 * p + 0.575 if p else 0) + (2.3 * h + 0.575 if h else 0)
+        return int(ms + 0.999)
+
+    async def start(self):
+        """Soft reset, then the settings. config (standby, filter) is written in sleep mode,
+        where the chip is sure to take it (datasheet 5.4.6)."""
+        self._write_u8(_REG_RESET, 0xB6)
+        await asyncio.sleep_ms(3)  # NVM copy after reset (status bit 0)
+        self._write_u8(_REG_CONFIG, (self.standby << 5) | (self.iir << 2))
+        if self.HUMIDITY:
+            self._write_u8(_REG_CTRL_HUM, self.osrs[2])  # takes effect at the ctrl_meas write
+        if self.normal:
+            self._write_u8(_REG_CTRL_MEAS, self._ctrl_meas(_MODE_NORMAL))
+            await asyncio.sleep_ms(self.measure_time_ms() + 1)
+        self._configured = True
 
     async def measure(self):
-        """One forced-mode conversion at x1 oversampling; updates the three readings."""
-        self._write_u8(_REG_CTRL_HUM, _OSRS_X1)  # takes effect at the ctrl_meas write
-        self._write_u8(_REG_CTRL_MEAS, (_OSRS_X1 << 5) | (_OSRS_X1 << 2) | _MODE_FORCED)
-        # Datasheet 9.1: t_max = 1.25 + 2.3*1 + (2.3*1 + 0.575) + (2.3*1 + 0.575) = 9.3 ms
-        await asyncio.sleep_ms(10)
-        for _ in range(10):
-            if not self._read_u8(_REG_STATUS) & _STATUS_MEASURING:
-                break
-            await asyncio.sleep_ms(2)
-        else:
-            raise SensorError("BME280 at 0x%02x: measurement never completed" % self.address)
+        """Forced mode: one conversion, waited for without blocking. Normal mode: the chip
+        converts on its own; read the newest result."""
+        if not self._configured:
+            await self.start()
+        if not self.normal:
+            if self.HUMIDITY:
+                self._write_u8(_REG_CTRL_HUM, self.osrs[2])
+            self._write_u8(_REG_CTRL_MEAS, self._ctrl_meas(_MODE_FORCED))
+            await asyncio.sleep_ms(self.measure_time_ms())
+            for _ in range(10):
+                if not self._read_u8(_REG_STATUS) & _STATUS_MEASURING:
+                    break
+                await asyncio.sleep_ms(2)
+            else:
+                raise SensorError("%s at 0x%02x: measurement never completed"
+                                  % (self.NAME, self.address))
+        self.read()
+
+    def read(self):
+        """The data registers in one burst; compensation waits for the getters."""
         self._read_into(_REG_DATA, self._data)
         d = self._data
         adc_p = (d[0] << 12) | (d[1] << 4) | (d[2] >> 4)
         adc_t = (d[3] << 12) | (d[4] << 4) | (d[5] >> 4)
-        adc_h = (d[6] << 8) | d[7]
         if adc_t == _ADC_SKIPPED or adc_p == _ADC_SKIPPED:
-            raise SensorError("BME280 at 0x%02x: no conversion result" % self.address)
-        self.temperature = self.compensate_t(adc_t) / 100
-        self.pressure = self.compensate_p(adc_p) / 256
-        self.humidity = self.compensate_h(adc_h) / 1024
+            raise SensorError("%s at 0x%02x: no conversion result" % (self.NAME, self.address))
+        self.adc_t = adc_t
+        self.adc_p = adc_p
+        adc_h = (d[6] << 8) | d[7]
+        self.adc_h = adc_h if self.HUMIDITY and adc_h != _HUM_SKIPPED else None
+
+    @property
+    def temperature(self):
+        """Cel"""
+        return None if self.adc_t is None else self.compensate_t(self.adc_t) / 100
+
+    @property
+    def pressure(self):
+        """Pa"""
+        if self.adc_p is None:
+            return None
+        self.compensate_t(self.adc_t)
+        return self.compensate_p(self.adc_p) / 256
+
+    @property
+    def humidity(self):
+        """%RH"""
+        if self.adc_h is None:
+            return None
+        self.compensate_t(self.adc_t)
+        return self.compensate_h(self.adc_h) / 1024
 
     # -- Bosch's integer compensation (datasheet 8.2), C semantics kept
     def compensate_t(self, adc_t):
@@ -135,3 +220,13 @@ class BME280:
         v = 0 if v < 0 else v
         v = 419430400 if v > 419430400 else v
         return v >> 12
+
+
+class BMP280(BME280):
+    """The BME280's sibling without humidity: same registers and T/P compensation."""
+
+    CHIP_ID = 0x58
+    NAME = "BMP280"
+    HUMIDITY = False
+    RANGES = {"temperature": (-40, 85), "pressure": (30000, 110000)}
+    STANDBY_MS = (0.5, 62.5, 125, 250, 500, 1000, 2000, 4000)

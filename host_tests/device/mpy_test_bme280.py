@@ -26,8 +26,8 @@ async def test_datasheet_example():
     s = bme280.BME280(i2c)
     dev.raw_override = (519888, 415148, 0)
     await s.measure()
-    assert s.t_fine == 128422, s.t_fine
     assert s.temperature == 25.08, s.temperature
+    assert s.t_fine == 128422, s.t_fine
     assert s.compensate_p(415148) == 25767233
     assert s.pressure == 25767233 / 256
 
@@ -72,7 +72,74 @@ def test_absent_device_is_a_clear_error():
 
 def test_bmp280_chip_id_is_rejected():
     _setup(chip_id=0x58)
-    _expect_sensor_error(bme280.BME280, machine.I2C(0), words=("0x58",))
+    _expect_sensor_error(bme280.BME280, machine.I2C(0), words=("0x58", "a BMP280"))
+
+
+async def test_bmp280_variant_has_no_humidity():
+    dev, i2c = _setup(chip_id=0x58)
+    s = bme280.BMP280(i2c)
+    dev.raw_override = (519888, 415148, 0)
+    await s.measure()
+    # BMP280 datasheet 3.12: the same example, T = 25.08 Cel, P = 25767233/256 Pa
+    assert s.temperature == 25.08 and s.pressure == 25767233 / 256
+    assert s.humidity is None and "humidity" not in s.RANGES
+
+
+def test_settings_are_checked():
+    dev, i2c = _setup()
+    for kw in ({"osrs_t": 3}, {"iir": 5}, {"standby_ms": 30}):
+        try:
+            bme280.BME280(i2c, **kw)
+            raise AssertionError("accepted %r" % kw)
+        except ValueError as e:
+            assert list(kw)[0] in str(e)
+
+
+def test_conversion_time_is_the_datasheet_formula():
+    dev, i2c = _setup()
+    # datasheet 9.1: x1/x1/x1 -> 9.3 ms max; x16/x16/x16 -> 1.25 + 3 * 36.8 + 2 * 0.575 = 112.8
+    assert bme280.BME280(i2c).measure_time_ms() == 10
+    assert bme280.BME280(i2c, osrs_t=16, osrs_p=16, osrs_h=16).measure_time_ms() == 113
+    assert bme280.BME280(i2c, osrs_h=0).measure_time_ms() == 7  # 1.25 + 2.3 + 2.875 = 6.4
+
+
+async def test_iir_step_response_matches_the_datasheet_table():
+    # Datasheet 3.4.4 table: samples to reach >= 75 % of a step: coefficient 4 -> 5, 16 -> 22
+    for coefficient, samples in ((4, 5), (16, 22)):
+        dev, i2c = _setup()
+        s = bme280.BME280(i2c, iir=coefficient, osrs_t=16)
+        await s.measure()
+        low = s.temperature
+        dev.env.set("temperature", 31.5)
+        n = 0
+        while True:
+            await s.measure()
+            n += 1
+            if (s.temperature - low) >= 0.75 * (31.5 - low) - 0.01:
+                break
+        assert n == samples, (coefficient, n)
+
+
+async def test_resolution_follows_oversampling_without_filter():
+    # Datasheet 3.4.3: without the IIR filter, 16 + (osrs - 1) bits; the low bits read 0
+    dev, i2c = _setup()
+    await bme280.BME280(i2c).measure()  # x1: 16 bits
+    assert dev.regs[0xFC] == 0 and dev.regs[0xF9] == 0
+    s = bme280.BME280(i2c, osrs_t=16, osrs_p=16)
+    await s.measure()  # x16: 20 bits
+    assert s.adc_t & 0xF or s.adc_p & 0xF or dev.regs[0xFC] | dev.regs[0xF9]
+
+
+async def test_normal_mode_converts_on_its_own_at_the_standby_rate():
+    dev, i2c = _setup()
+    s = bme280.BME280(i2c, normal=True, standby_ms=62.5)
+    await s.measure()
+    n = dev.conversions
+    await asyncio.sleep_ms(400)
+    await s.measure()  # reads the newest result; the fake catches up on the bus access
+    # each cycle is 62.5 ms standby + 10 ms conversion: about 5 in 400 ms
+    assert 4 <= dev.conversions - n <= 6, dev.conversions - n
+    assert abs(s.temperature - 21.5) <= 0.02
 
 
 def test_nack_stuck_and_unplugged_mid_run():

@@ -17,6 +17,9 @@ DATASHEET_CALIB = {
 }
 
 _OSRS = (0, 1, 2, 4, 8, 16, 16, 16)
+_IIR = (0, 2, 4, 8, 16, 16, 16, 16)
+_STANDBY_MS = {0x60: (0.5, 62.5, 125, 250, 500, 1000, 10, 20),
+               0x58: (0.5, 62.5, 125, 250, 500, 1000, 2000, 4000)}
 
 
 def _bisect(f, target, lo, hi, increasing=True):
@@ -66,6 +69,7 @@ class Device(I2CRegisterDevice):
         # Reset values of the data registers: 0x80 0x00 0x00 (press, temp), 0x80 0x00 (hum)
         self.regs[0xF7:0xFF] = b"\x80\x00\x00\x80\x00\x00\x80\x00"
         self._hum_latched = 0
+        self._filtered = None  # IIR filter memory (T, P), cleared by a reset
 
     def write_register(self, reg, value):
         if reg == 0xE0:
@@ -74,6 +78,8 @@ class Device(I2CRegisterDevice):
                 self._nvm_until = time.ticks_add(time.ticks_ms(), 2)
             return
         if reg in (0xF2, 0xF4, 0xF5):
+            if reg == 0xF5 and self.regs[0xF4] & 3 == 3:
+                return  # writes to config in normal mode may be ignored (datasheet 5.4.6)
             self.regs[reg] = value
             if reg == 0xF2:
                 return  # ctrl_hum only takes effect at the next ctrl_meas write (datasheet 5.4.3)
@@ -96,21 +102,23 @@ class Device(I2CRegisterDevice):
         now = time.ticks_ms()
         if self._nvm_until is not None and time.ticks_diff(now, self._nvm_until) >= 0:
             self._nvm_until = None
-        if self._busy_until is None or time.ticks_diff(now, self._busy_until) < 0:
-            return
-        self._busy_until = None
-        self._finish_conversion()
-        mode = self.regs[0xF4] & 3
-        if mode == 3:  # normal mode: the next conversion follows (standby ignored: 0.5 ms)
-            self._start_conversion()
-        else:  # forced mode ends in sleep mode
-            self.regs[0xF4] &= 0xFC
+        # catch up on every conversion that ended since the last bus access
+        while self._busy_until is not None and time.ticks_diff(now, self._busy_until) >= 0:
+            done, self._busy_until = self._busy_until, None
+            self._finish_conversion()
+            if self.regs[0xF4] & 3 == 3:  # normal mode: the next one after the standby time
+                standby = _STANDBY_MS[self.chip_id][self.regs[0xF5] >> 5]
+                self._busy_until = time.ticks_add(done, int(standby + 0.5) + self._conversion_ms())
+            else:  # forced mode ends in sleep mode
+                self.regs[0xF4] &= 0xFC
 
     def _finish_conversion(self):
         meas = self.regs[0xF4]
         adc_t, adc_p, adc_h = self.raw_override or self.adc_from_physical(
             self.env.value("temperature"), self.env.value("pressure"),
             self.env.value("humidity"))
+        if not self.raw_override:
+            adc_t, adc_p = self._filter_and_resolution(adc_t, adc_p, meas)
         if not meas >> 5:
             adc_t = 0x80000
         if not (meas >> 2) & 7:
@@ -123,6 +131,22 @@ class Device(I2CRegisterDevice):
                 adc_h = 0x8000
             r[0xFD], r[0xFE] = adc_h >> 8, adc_h & 0xFF
         self.conversions += 1
+
+    def _filter_and_resolution(self, adc_t, adc_p, meas):
+        """IIR filter (datasheet 3.4.4: x = (x_prev * (c - 1) + x_new) / c), and without it a
+        resolution of 16 + (osrs code - 1) bits (3.4.3): the low bits read 0."""
+        c = _IIR[(self.regs[0xF5] >> 2) & 7]
+        if c:
+            if self._filtered is None:
+                self._filtered = (adc_t, adc_p)
+            ft, fp = self._filtered
+            self._filtered = ((ft * (c - 1) + adc_t) // c, (fp * (c - 1) + adc_p) // c)
+            return self._filtered
+        out = []
+        for adc, code in ((adc_t, meas >> 5), (adc_p, (meas >> 2) & 7)):
+            bits = 16 + min(code, 5) - 1 if code else 20
+            out.append(adc >> (20 - bits) << (20 - bits))
+        return out
 
     def before_read(self, reg, n):
         self._update()

@@ -10,6 +10,7 @@ from .build import build
 from .deployment import Deployment
 from .paths import RUN, ToolError
 from .senml import by_name
+from .simnode import DEFAULT_HEAP
 
 
 def _progress(msg: str) -> None:
@@ -17,11 +18,11 @@ def _progress(msg: str) -> None:
 
 
 def heap_run(cycles: int = 120) -> dict[str, float]:
-    """One node at -X heapsize=128K for `cycles` publish cycles; heap figures come from the
-    node's own /health reports (measured inside the node after a collection)."""
+    """One node at the simulated heap (DEFAULT_HEAP) for `cycles` publish cycles; heap figures
+    come from the node's own /health reports (measured inside the node after a collection)."""
     interval = 0.1
     with Deployment(RUN / "bench") as dep:
-        node = dep.add_node("bench-0001", heap="128K", interval_s=interval, every_s=0.05,
+        node = dep.add_node("bench-0001", heap=DEFAULT_HEAP, interval_s=interval, every_s=0.05,
                             health_s=1)
         started = time.time()  # same clock as the platform's arrival stamps
         node.start()
@@ -52,7 +53,7 @@ def run_bench(cycles: int = 120) -> None:
     sizes = build(quiet=True)
     for target, size in sizes.items():
         print(f"mpy_bytes_{target}: {size} bytes", flush=True)
-    _progress("starting broker and one simulated node at heapsize=128K")
+    _progress(f"starting broker and one simulated node at heapsize={DEFAULT_HEAP}")
     r = heap_run(cycles)
     print(f"node_heap_peak_bytes: {r['peak']} bytes")
     print(f"node_heap_steady_bytes: {r['steady']} bytes")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from .deployment import Deployment
 from .paths import RUN
 from .senml import SenMLError, by_name
+from .simnode import DEFAULT_HEAP
 
 
 @dataclass
@@ -71,7 +72,7 @@ def run_demo(nodes: int = 3, duration: float = 60, interval: float = 5) -> None:
     live = sys.stdout.isatty()
     # SIGTERM (e.g. from a CI timeout) stops as cleanly as Ctrl-C.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    print(f"starting broker, SNTP and {nodes} simulated nodes (heap 128K each)...")
+    print(f"starting broker, SNTP and {nodes} simulated nodes (heap {DEFAULT_HEAP} each)...")
     events: list[str] = []
     with Deployment(RUN / "demo") as dep:
         ids = [f"sthlm-aq-{i + 1:04d}" for i in range(nodes)]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .broker import Broker, DemoPKI
 from .platform import Platform
-from .simnode import SimNode, provision_sim_node, sim_world
+from .simnode import DEFAULT_HEAP, SimNode, provision_sim_node, sim_world
 from .sntp import SNTPServer
 
 
@@ -25,7 +25,7 @@ class Deployment:
         self.platform = Platform(self.broker).start()
         self._stack.callback(self.platform.stop)
 
-    def add_node(self, device_id: str, heap: str = "128K", **cfg) -> SimNode:
+    def add_node(self, device_id: str, heap: str = DEFAULT_HEAP, **cfg) -> SimNode:
         node = provision_sim_node(self.dir / "nodes" / device_id, device_id, self.pki,
                                   self.broker.port, self.sntp.port,
                                   world=sim_world(len(self.nodes)), heap=heap, **cfg)
