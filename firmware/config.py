@@ -68,7 +68,18 @@ _SENSOR = (
     ("bus", "str", 1, 16, _REQUIRED),
     ("address", "int", 0x08, 0x77, None),
     ("every_s", "num", 0.01, 3600, 5),
+    ("options", "obj", 0, 0, None),
 )
+# The drivers a node knows and the options each takes (numbers or true/false, passed to the
+# driver's constructor; the driver checks their values).
+DRIVER_OPTIONS = {
+    "bme280": ("osrs_t", "osrs_p", "osrs_h", "iir", "normal", "standby_ms"),
+    "bmp280": ("osrs_t", "osrs_p", "iir", "normal", "standby_ms"),
+    "scd4x": ("low_power", "single_shot", "temperature_offset", "altitude", "asc"),
+    "sps30": ("auto_clean_s", "warmup_s"),
+    "sen5x": (),
+    "pms5003": ("passive", "warmup_s"),
+}
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
@@ -79,6 +90,8 @@ def _check(kind, lo, hi, v):
         if ok and not isinstance(v, bool) and lo <= v <= hi:
             return None
         return "%s %s..%s" % ("an integer" if kind == "int" else "a number", lo, hi)
+    if kind == "obj":
+        return None if isinstance(v, dict) else "an object"
     if kind == "level":
         return None if v in LOG_LEVELS else "one of " + ", ".join(LOG_LEVELS)
     if kind == "id":
@@ -128,8 +141,25 @@ def validate(raw):
     sensors = raw.get("sensors", [])
     if not isinstance(sensors, list):
         raise ConfigError("config.sensors must be a list")
-    cfg["sensors"] = [_apply("config.sensors[%d]" % i, s, _SENSOR) for i, s in enumerate(sensors)]
+    cfg["sensors"] = [_sensor(i, s) for i, s in enumerate(sensors)]
     return cfg
+
+
+def _sensor(i, raw):
+    where = "config.sensors[%d]" % i
+    s = _apply(where, raw, _SENSOR)
+    allowed = DRIVER_OPTIONS.get(s["driver"])
+    if allowed is None:
+        raise ConfigError("%s.driver must be one of %s, got %r"
+                          % (where, ", ".join(sorted(DRIVER_OPTIONS)), s["driver"]))
+    for key, value in s.get("options", {}).items():
+        if key not in allowed:
+            raise ConfigError("%s.options: '%s' is not an option of %s (options: %s)"
+                              % (where, key, s["driver"], ", ".join(allowed) or "none"))
+        if not isinstance(value, (int, float, bool)):
+            raise ConfigError("%s.options.%s must be a number or true/false, got %r"
+                              % (where, key, value))
+    return s
 
 
 def parse(text):

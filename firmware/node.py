@@ -34,10 +34,14 @@ class Node:
         self.topic_cmd = prefix + "cmd"
         self.bn = senml.base_name(cfg["urn_pen"], self.id)
         self.sensors = [Sensor(spec, board, log) for spec in cfg["sensors"]]
+        # Each record has one source: the first sensor in the config that measures it (list
+        # the BME280 before the SCD4x, and temperature comes from the BME280).
         self.units = {}
         for s in self.sensors:
-            for name, unit in s.records:
-                self.units.setdefault(name, unit)
+            s.publish = tuple(r for r in s.records if r[0] not in self.units)
+            for name, unit in s.publish:
+                self.units[name] = unit
+        self.latest = {}  # newest value of each record, for drivers that compensate
         self.agg = Aggregator(list(self.units))
         self.outbox = Outbox(16)
         self.net = Net(cfg["wifi"]["ssid"], cfg["wifi"]["psk"], log)
@@ -115,7 +119,7 @@ class Node:
     async def _sampler(self, sensor):
         while True:
             try:
-                await sensor.sample(self.agg)
+                await sensor.sample(self.agg, self.latest)
             except MemoryError:
                 self.log.error("sensor", "%s: out of memory; sample skipped" % sensor.id)
             await asyncio.sleep_ms(sensor.every_ms)

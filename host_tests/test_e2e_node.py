@@ -162,3 +162,47 @@ def test_acl_keeps_a_node_inside_its_own_topics(broker, demo_pki, tmp_path, plat
     c.loop_stop()
     c.disconnect()
     assert not platform.of("data", "aq-0011"), "a node published under another node's id"
+
+
+def test_air_quality_kits_publish_the_wire_contract(make_node, platform):
+    """A BME280 + SCD41 node and a SEN55 + PMS5003 node (fakes with shortened measurement
+    periods): every record named and united as the wire contract says, each record from the
+    first sensor in the config that measures it."""
+    from stadsnod.simnode import kit_sensors, sim_world
+
+    fixed = {"seed": 3, "fixed": {"temperature": 18.0, "humidity": 50.0, "pressure": 99000.0,
+                                  "co2": 650.0, "pm1": 2.0, "pm25": 5.0, "pm4": 6.0,
+                                  "pm10": 8.0, "voc_index": 120.0, "nox_index": 2.0}}
+    co2 = make_node("aq-0101", world=sim_world(0, env=fixed, kit="co2", time_scale=0.05),
+                    sensors=kit_sensors("co2", 0.25, time_scale=0.05)).start()
+    pm = make_node("aq-0102", world=sim_world(1, env=fixed, kit="pm-sen5x-pms", time_scale=0.05),
+                   sensors=kit_sensors("pm-sen5x-pms", 0.25, time_scale=0.05)).start()
+
+    def pack_with(device: str, names: tuple[str, ...]):
+        """The first data pack with all `names`, past the warm-up (all quality flags 1)."""
+        def ok(m) -> bool:
+            if m.topic != f"stadsnod/{device}/data":
+                return False
+            v = by_name(m.payload)
+            return all(n in v for n in names) and all(
+                q == 1.0 for n, q in v.items() if n.startswith("quality/"))
+        return platform.wait_for(ok, timeout=30)[0]
+
+    recs = {r["n"].rsplit(":", 1)[1]: r for r in
+            resolve(pack_with("aq-0101", ("co2", "temperature")).payload)}
+    assert recs["co2"]["u"] == "ppm" and recs["co2"]["value"] == 650
+    # temperature comes from the BME280 (listed first), not from the SCD41 with its 4 Cel offset
+    assert abs(recs["temperature"]["value"] - 18.0) <= 0.02
+    assert recs["quality/scd4x_0x62"]["u"] == "/"
+
+    recs = {r["n"].rsplit(":", 1)[1]: r for r in
+            resolve(pack_with("aq-0102", ("pm25", "nox_index", "quality/pms5003")).payload)}
+    for name in ("pm1", "pm25", "pm4", "pm10"):
+        assert recs[name]["u"] == "ug/m3"
+    assert recs["pm25"]["value"] == 5.0 and recs["pm4"]["value"] == 6.0  # from the SEN55
+    assert recs["voc_index"]["value"] == 120.0 and recs["voc_index"]["u"] is None
+    assert recs["quality/pms5003"]["value"] == 1.0  # measured, though the SEN55 owns PM
+    health = platform.wait_for(lambda m: m.topic == "stadsnod/aq-0102/health")[-1]
+    h = by_name(health.payload)
+    assert h["sensor/sen5x_0x69/status"] == "ok" and h["sensor/pms5003/errors"] == 0
+    assert co2.alive() and pm.alive()

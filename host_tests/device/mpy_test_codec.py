@@ -143,6 +143,18 @@ def test_config_errors_name_the_field():
     c = _copy(GOOD)
     c["colour"] = "blue"
     cases.append((c, "colour"))
+    c = _copy(GOOD)
+    c["sensors"][0]["driver"] = "bme680"
+    cases.append((c, "config.sensors[0].driver must be one of bme280, bmp280, pms5003"))
+    c = _copy(GOOD)
+    c["sensors"][0]["options"] = {"osrs_t": 2, "gain": 4}
+    cases.append((c, "'gain' is not an option of bme280"))
+    c = _copy(GOOD)
+    c["sensors"][0]["options"] = {"osrs_t": "x2"}
+    cases.append((c, "options.osrs_t must be a number"))
+    c = _copy(GOOD)
+    c["sensors"][0]["options"] = [1]
+    cases.append((c, "config.sensors[0].options must be an object"))
     for cfg, words in cases:
         try:
             config.validate(cfg)

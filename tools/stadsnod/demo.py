@@ -1,6 +1,8 @@
 """`stadsnod demo`: a small simulated deployment with a live view of what reaches the broker.
-Halfway through, one node's sensor starts NACKing and another node loses Wi-Fi for a while, so
-the view shows the runtime coping: health reports, data-quality flags, reconnects."""
+The nodes carry a mix of air-quality kits (BME280 + SCD41; BMP280 + SPS30; SEN55 + PMS5003),
+each fake at its part's real timing. Halfway through, one node's particle sensor starts NACKing
+and another node loses Wi-Fi for a while, so the view shows the runtime coping: health reports,
+data-quality flags, reconnects."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from dataclasses import dataclass, field
 from .deployment import Deployment
 from .paths import RUN
 from .senml import SenMLError, by_name
-from .simnode import DEFAULT_HEAP
+from .simnode import DEFAULT_HEAP, DEMO_KITS
 
 
 @dataclass
@@ -44,26 +46,31 @@ def _collect(dep: Deployment, views: dict[str, NodeView], seen: int) -> int:
             v.values = rec
         elif parts[2] == "health":
             v.health += 1
-            s = [str(val) for k, val in rec.items() if k.endswith("/status")]
-            v.sensor = s[0][:34] if s else "-"
+            s = [f"{k.split('/')[1]}: {val}" for k, val in rec.items()
+                 if k.endswith("/status") and val != "ok"]
+            v.sensor = s[0][:40] if s else "all ok"
     return seen + len(new)
 
 
 def _table(views: dict[str, NodeView], elapsed: float, duration: float, events: list[str]) -> str:
     lines = [f"stadsnod demo -- {elapsed:5.0f}/{duration:.0f} s  (Ctrl-C stops)", "",
-             f"{'node':<15}{'status':<9}{'data':>5}{'health':>7}  {'T Cel':>6} {'RH %':>6} "
-             f"{'p hPa':>7} {'quality':>7}  sensor"]
+             f"{'node':<15}{'status':<8}{'data':>5}{'hlth':>5}  {'T Cel':>6} {'RH %':>6} "
+             f"{'p hPa':>7} {'CO2':>5} {'PM2.5':>6} {'qual':>5}  sensors"]
     for name, v in views.items():
         t = v.values.get("temperature")
         h = v.values.get("humidity")
         p = v.values.get("pressure")
-        q = next((val for k, val in v.values.items() if k.startswith("quality/")), None)
+        co2 = v.values.get("co2")
+        pm25 = v.values.get("pm25")
+        qs = [val for k, val in v.values.items() if k.startswith("quality/")]
+        q = min(qs) if qs else None
 
         def f(x, scale=1.0, w=6, d=1):
             return f"{x / scale:{w}.{d}f}" if isinstance(x, (int, float)) else f"{'-':>{w}}"
 
-        lines.append(f"{name:<15}{v.status:<9}{v.data:>5}{v.health:>7}  {f(t)} {f(h)} "
-                     f"{f(p, 100, 7)} {f(q, 1, 7, 2)}  {v.sensor}")
+        lines.append(f"{name:<15}{v.status:<8}{v.data:>5}{v.health:>5}  {f(t)} {f(h)} "
+                     f"{f(p, 100, 7)} {f(co2, 1, 5, 0)} {f(pm25, 1, 6)} {f(q, 1, 5, 2)}  "
+                     f"{v.sensor}")
     lines += ["", *events[-4:]]
     return "\n".join(lines)
 
@@ -77,8 +84,9 @@ def run_demo(nodes: int = 3, duration: float = 60, interval: float = 5) -> None:
     with Deployment(RUN / "demo") as dep:
         ids = [f"sthlm-aq-{i + 1:04d}" for i in range(nodes)]
         views = {i: NodeView() for i in ids}
-        for i in ids:
-            dep.add_node(i, interval_s=interval, every_s=1, health_s=max(interval, 5)).start()
+        for k, i in enumerate(ids):
+            dep.add_node(i, kit=DEMO_KITS[k % len(DEMO_KITS)], interval_s=interval, every_s=1,
+                         health_s=max(interval, 5)).start()
         print(f"broker on 127.0.0.1:{dep.broker.port}; nodes in {dep.dir / 'nodes'}")
         start = time.time()
         seen = 0
@@ -86,9 +94,9 @@ def run_demo(nodes: int = 3, duration: float = 60, interval: float = 5) -> None:
         script = []
         if nodes >= 2:
             n = dep.nodes[1]
-            script.append([0.35, 0.6, lambda n=n: n.set_fault("i2c0-0x76", "nack"),
-                           lambda n=n: n.set_fault("i2c0-0x76", None),
-                           f"{ids[1]} BME280 stops answering (NACK)", "off"])
+            script.append([0.35, 0.6, lambda n=n: n.set_fault("i2c0-0x69", "nack"),
+                           lambda n=n: n.set_fault("i2c0-0x69", None),
+                           f"{ids[1]} SPS30 stops answering (NACK)", "off"])
         if nodes >= 3:
             n = dep.nodes[2]
             script.append([0.45, 0.7, lambda n=n: n.set_wifi(False),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .broker import Broker, DemoPKI
 from .platform import Platform
-from .simnode import DEFAULT_HEAP, SimNode, provision_sim_node, sim_world
+from .simnode import DEFAULT_HEAP, SimNode, kit_sensors, provision_sim_node, sim_world
 from .sntp import SNTPServer
 
 
@@ -25,10 +25,14 @@ class Deployment:
         self.platform = Platform(self.broker).start()
         self._stack.callback(self.platform.stop)
 
-    def add_node(self, device_id: str, heap: str = DEFAULT_HEAP, **cfg) -> SimNode:
+    def add_node(self, device_id: str, heap: str = DEFAULT_HEAP, kit: str = "weather",
+                 **cfg) -> SimNode:
+        """A node with the sensors of `kit` (simnode.KITS), fakes at their real timing."""
+        if "sensors" not in cfg:
+            cfg["sensors"] = kit_sensors(kit, cfg.pop("every_s", 2))
         node = provision_sim_node(self.dir / "nodes" / device_id, device_id, self.pki,
                                   self.broker.port, self.sntp.port,
-                                  world=sim_world(len(self.nodes)), heap=heap, **cfg)
+                                  world=sim_world(len(self.nodes), kit=kit), heap=heap, **cfg)
         self.nodes.append(node)
         return node
 

@@ -36,16 +36,62 @@ def node_config(device_id: str, broker_port: int, ntp_port: int, *, interval_s: 
     }
 
 
-def sim_world(index: int, env: dict | None = None, uid: str | None = None) -> dict:
-    """Fake hardware for one node: a BME280 at 0x76 on I2C bus 0 in a shared weather."""
+# Sensor kits for simulated nodes: (driver, bus, address, node-side options, fake device,
+# fake options). The fakes keep the parts' real timing unless `time_scale` shrinks their
+# measurement periods (tests do; the demo does not).
+KITS: dict[str, list[tuple]] = {
+    "weather": [("bme280", "i2c0", 0x76, {}, "bme280", {})],
+    "co2": [("bme280", "i2c0", 0x76, {}, "bme280", {}),
+            ("scd4x", "i2c0", 0x62, {}, "scd4x", {})],
+    "pm-sps30": [("bmp280", "i2c0", 0x77, {}, "bme280", {"chip_id": 0x58}),
+                 ("sps30", "i2c0", 0x69, {"warmup_s": 10}, "sps30", {})],
+    "pm-sen5x-pms": [("sen5x", "i2c0", 0x69, {}, "sen5x", {}),
+                     ("pms5003", "uart1", None, {"warmup_s": 10}, "pms5003", {})],
+}
+DEMO_KITS = ("co2", "pm-sps30", "pm-sen5x-pms")
+
+
+def kit_sensors(kit: str, every_s: float, time_scale: float = 1.0) -> list[dict]:
+    """The node config's sensors list for a kit."""
+    out = []
+    for driver, bus, address, options, _dev, _fake_opts in KITS[kit]:
+        s: dict = {"driver": driver, "bus": bus, "every_s": every_s}
+        if address is not None:
+            s["address"] = address
+        opts = dict(options)
+        if time_scale != 1.0 and "warmup_s" in opts:
+            opts["warmup_s"] = opts["warmup_s"] * time_scale
+        if opts:
+            s["options"] = opts
+        out.append(s)
+    return out
+
+
+def sim_world(index: int, env: dict | None = None, uid: str | None = None,
+              kit: str = "weather", time_scale: float = 1.0) -> dict:
+    """Fake hardware for one node: the kit's fake sensors in a shared weather."""
     env = env if env is not None else {"seed": index + 1, "temperature": 6.0 + index,
                                        "humidity": 75.0 - 3 * index, "period_s": 120}
-    return {
+    i2c: list[dict] = []
+    uart: dict = {}
+    for _driver, bus, address, _options, device, fake_opts in KITS[kit]:
+        opts = dict(fake_opts)
+        if device != "bme280":
+            opts["time_scale"] = time_scale
+        spec = {"device": device, "env": env, "options": opts}
+        if bus.startswith("i2c"):
+            i2c.append(dict(spec, address=address))
+        else:
+            uart[bus[4:]] = spec
+    world = {
         "uid": uid or "5354%08x" % (0xA0000 + index),
         "wifi": {"ssid": "stadsnod-sim", "psk": "not-a-real-secret", "connect_ms": 150},
         "control_dir": "sim",
-        "i2c": {"0": [{"device": "bme280", "address": 0x76, "env": env}]},
+        "i2c": {"0": i2c},
     }
+    if uart:
+        world["uart"] = uart
+    return world
 
 
 @dataclass

@@ -1,0 +1,113 @@
+# The runtime side of the drivers (firmware/sensors.py), under MicroPython with the fakes wired
+# through the simulated board: start-up, compensation feed, warm-up, range checks, errors that
+# become a status and a quality flag, re-opening a sensor that comes back.
+import asyncio
+
+import envmodel
+import fake_bme280
+import fake_pms5003
+import fake_scd4x
+import fake_sps30
+import machine
+
+from aggregate import Aggregator
+from hal import Board
+from log import Log
+from sensors import Sensor
+
+ENV = {"temperature": 12.0, "pressure": 98700.0, "humidity": 60.0, "co2": 700.0,
+       "pm1": 3.0, "pm25": 6.0, "pm4": 7.0, "pm10": 9.0}
+
+
+def _world():
+    machine.I2C.reset_all()
+    env = envmodel.Environment({"fixed": dict(ENV)})
+    bme = fake_bme280.Device(env)
+    scd = fake_scd4x.Device(env, time_scale=0.02)
+    sps = fake_sps30.Device(env, time_scale=0.05)
+    machine.I2C.attach(0, 0x76, bme)
+    machine.I2C.attach(0, 0x62, scd)
+    machine.I2C.attach(0, 0x69, sps)
+    return env, bme, scd, sps
+
+
+def _sensor(driver, address=None, **options):
+    spec = {"driver": driver, "bus": "i2c0" if address else "uart1", "every_s": 0.1}
+    if address:
+        spec["address"] = address
+    if options:
+        spec["options"] = options
+    return Sensor(spec, Board("sim"), Log())
+
+
+def _agg(*sensors):
+    names = []
+    for s in sensors:
+        names += [n for n, _u in s.publish if n not in names]
+    return Aggregator(names)
+
+
+async def test_barometer_pressure_reaches_the_scd4x():
+    env, bme, scd, sps = _world()
+    b, c = _sensor("bme280", 0x76), _sensor("scd4x", 0x62)
+    c.publish = (("co2", "ppm"),)  # the node gives temperature and humidity to the BME280
+    agg, latest = _agg(b, c), {}
+    await b.sample(agg, latest)
+    await c.sample(agg, latest)
+    assert abs(latest["pressure"] - 98700) < 3 and scd.pressure_hpa == 987
+    assert agg.mean("co2") == 700 and agg.samples("temperature") == 1  # BME280's only
+    assert c.status == "ok" and c.quality() == 1.0
+
+
+async def test_warm_up_samples_are_flagged_not_published():
+    env, bme, scd, sps = _world()
+    s = _sensor("sps30", 0x69, warmup_s=0.3)
+    agg, latest = _agg(s), {}
+    await s.sample(agg, latest)
+    assert s.status == "warming up" and agg.samples("pm25") == 0 and s.quality() == 0.0
+    await asyncio.sleep_ms(350)
+    await s.sample(agg, latest)
+    assert s.status == "ok" and agg.samples("pm25") == 1 and s.quality() == 0.5
+
+
+async def test_out_of_range_value_is_a_bad_sample():
+    env, bme, scd, sps = _world()
+    s = _sensor("bme280", 0x76)
+    agg = _agg(s)
+    env.set("temperature", 95.0)  # above the BME280's -40..85 Cel
+    await s.sample(agg, {})
+    assert "temperature" in s.status and "out of range (-40..85)" in s.status, s.status
+    assert agg.samples("temperature") == 0 and s.quality() == 0.0 and s.errors_total == 1
+
+
+async def test_an_unplugged_sensor_is_reopened_when_it_returns():
+    env, bme, scd, sps = _world()
+    s = _sensor("sps30", 0x69, warmup_s=0)
+    agg = _agg(s)
+    await s.sample(agg, {})
+    assert s.status == "ok"
+    sps.fault = "unplugged"
+    await s.sample(agg, {})
+    assert "no ACK" in s.status and s.driver is None
+    sps.fault = None
+    resets = sps.received.count(0xD304)
+    await s.sample(agg, {})
+    assert s.status == "ok" and sps.received.count(0xD304) == resets + 1  # started again
+    assert s.quality() == 2 / 3
+
+
+async def test_pms5003_on_the_board_uart():
+    env, bme, scd, sps = _world()
+    machine.UART.attach(1, fake_pms5003.Device(env, time_scale=0.02))
+    s = _sensor("pms5003", warmup_s=0)
+    agg = _agg(s)
+    await s.sample(agg, {})
+    assert s.status == "ok" and agg.mean("pm25") == 6 and agg.mean("pm10") == 9
+    assert [n for n, _u in s.publish] == ["pm1", "pm25", "pm10"]
+
+
+async def test_bad_options_are_a_status_not_a_crash():
+    env, bme, scd, sps = _world()
+    s = _sensor("bme280", 0x76, osrs_t=3)
+    await s.sample(_agg(s), {})
+    assert "osrs_t" in s.status and s.driver is None
