@@ -53,7 +53,7 @@ class BME280:
                  standby_ms=1000):
         self.i2c = i2c
         self.address = address
-        self._data = bytearray(8)
+        self._data = bytearray(8 if self.HUMIDITY else 6)  # BMP280: no humidity registers
         self._reg = bytearray(1)
         self._cmd = bytearray(2)
         self.osrs = (_code(_OVERSAMPLING, osrs_t, "osrs_t"), _code(_OVERSAMPLING, osrs_p, "osrs_p"),
@@ -160,8 +160,9 @@ class BME280:
             raise SensorError("%s at 0x%02x: no conversion result" % (self.NAME, self.address))
         self.adc_t = adc_t
         self.adc_p = adc_p
-        adc_h = (d[6] << 8) | d[7]
-        self.adc_h = adc_h if self.HUMIDITY and adc_h != _HUM_SKIPPED else None
+        if self.HUMIDITY:
+            adc_h = (d[6] << 8) | d[7]
+            self.adc_h = adc_h if adc_h != _HUM_SKIPPED else None
 
     @property
     def temperature(self):

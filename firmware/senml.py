@@ -51,8 +51,12 @@ def encode(bn, records, bt=None):
             parts.append(',"vb":true}' if value else ',"vb":false}')
         elif isinstance(value, str):
             parts.append(',"vs":%s}' % json.dumps(value))
+        elif isinstance(value, float):
+            # 10 significant digits: enough for any sensor, and no 9.470000000000001 from
+            # MicroPython's 17-digit float repr
+            parts.append(',"v":%s}' % ("%.10g" % value))
         else:
-            parts.append(',"v":%s}' % json.dumps(value))
+            parts.append(',"v":%d}' % value)
     if len(parts) == 1:
         raise ValueError("a SenML pack needs at least one record")
     parts.append("]")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from .paths import ToolError
 
@@ -32,6 +33,13 @@ def _broker(args: argparse.Namespace) -> None:
     run_broker(port=args.port)
 
 
+def _replay(args: argparse.Namespace) -> int:
+    from .replay import run_replay
+
+    return run_replay(args.driver, uart=args.uart, hex_text=args.hex, image=args.i2c_image,
+                      device_id=args.device_id, pen=args.pen)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="stadsnod", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -54,15 +62,27 @@ def main(argv: list[str] | None = None) -> int:
     br.add_argument("--port", type=int, default=8883)
     br.set_defaults(func=_broker)
 
+    r = sub.add_parser("replay", help="run a driver over a captured byte stream or I2C image "
+                                      "and print the SenML a node would publish")
+    r.add_argument("driver", choices=["pms5003", "bme280", "bmp280", "scd4x", "sps30", "sen5x"])
+    src = r.add_mutually_exclusive_group(required=True)
+    src.add_argument("--uart", type=Path, metavar="FILE", help="raw UART bytes as captured")
+    src.add_argument("--hex", metavar="HEX", help="UART bytes as hex (spaces allowed)")
+    src.add_argument("--i2c-image", type=Path, metavar="FILE.json",
+                     help="device image: address plus registers or command responses")
+    r.add_argument("--device-id", default="replay", help="device id for the SenML base name")
+    r.add_argument("--pen", type=int, default=32473, help="IANA enterprise number in the URN")
+    r.set_defaults(func=_replay)
+
     args = p.parse_args(argv)
     try:
-        args.func(args)
+        code = args.func(args)
     except ToolError as e:
         print(f"stadsnod: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
-    return 0
+    return code or 0
 
 
 if __name__ == "__main__":
