@@ -137,9 +137,7 @@ class BME280:
         if not self._configured:
             await self.start()
         if not self.normal:
-            if self.HUMIDITY:
-                self._write_u8(_REG_CTRL_HUM, self.osrs[2])
-            self._write_u8(_REG_CTRL_MEAS, self._ctrl_meas(_MODE_FORCED))
+            self.request()
             await asyncio.sleep_ms(self.measure_time_ms())
             for _ in range(10):
                 if not self._read_u8(_REG_STATUS) & _STATUS_MEASURING:
@@ -149,6 +147,14 @@ class BME280:
                 raise SensorError("%s at 0x%02x: measurement never completed"
                                   % (self.NAME, self.address))
         self.read()
+
+    def request(self):
+        """Starts one forced-mode conversion (normal mode converts by itself)."""
+        if self.normal:
+            return
+        if self.HUMIDITY:
+            self._write_u8(_REG_CTRL_HUM, self.osrs[2])
+        self._write_u8(_REG_CTRL_MEAS, self._ctrl_meas(_MODE_FORCED))
 
     def read(self):
         """The data registers in one burst; compensation waits for the getters."""

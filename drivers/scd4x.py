@@ -43,7 +43,7 @@ ASLEEP = "asleep"
 class SCD4x:
     def __init__(self, i2c, address=0x62, low_power=False, single_shot=False,
                  temperature_offset=None, altitude=None, asc=None):
-        self.bus = SensirionI2C(i2c, address, 3, "SCD4x")
+        self.bus = SensirionI2C(i2c, address, (1, 3), "SCD4x")
         self.address = address
         self.low_power = low_power
         self.single_shot = single_shot  # SCD41 only: idle between readings, one shot each time

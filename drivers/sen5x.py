@@ -24,7 +24,7 @@ _PM_MAX = const(10000)  # 1000.0 ug/m3 in 0.1 steps
 
 class SEN5x:
     def __init__(self, i2c, address=0x69):
-        self.bus = SensirionI2C(i2c, address, 16, "SEN5x")
+        self.bus = SensirionI2C(i2c, address, (1, 2, 8, 16), "SEN5x")
         self.address = address
         self.product = self.serial = None
         self.measuring = False

@@ -22,15 +22,18 @@ def crc8(buf, start=0, end=2):
 
 
 class SensirionI2C:
-    def __init__(self, i2c, address, max_words, name):
+    def __init__(self, i2c, address, sizes, name):
+        """sizes: the response lengths (in words) the driver reads; their views are made here
+        so no read allocates."""
         self.NAME = name
         self.i2c = i2c
         self.address = address
         self._tx = bytearray(8)  # command word + up to two argument words with their CRCs
         tx = memoryview(self._tx)
         self._tx_by_args = (tx[:2], tx[:5], tx[:8])
-        self._rx = bytearray(3 * max_words)
-        self._rx_views = {}  # words -> memoryview, made on first use and kept
+        self._rx = bytearray(3 * max(sizes))
+        rx = memoryview(self._rx)
+        self._rx_views = {n: rx[:3 * n] for n in sizes}
         self.last_cmd = 0
         self.probe()
 
@@ -65,9 +68,7 @@ class SensirionI2C:
 
     def receive(self, words):
         """Reads `words` words of the last command's response and checks every CRC."""
-        view = self._rx_views.get(words)
-        if view is None:
-            view = self._rx_views[words] = memoryview(self._rx)[:3 * words]
+        view = self._rx_views[words]
         try:
             self.i2c.readfrom_into(self.address, view)
         except OSError as e:

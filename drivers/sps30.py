@@ -35,7 +35,7 @@ class SPS30:
     WARMUP_MS = 30000  # datasheet: readings settle 8..30 s after start, depending on the load
 
     def __init__(self, i2c, address=0x69, auto_clean_s=None, warmup_s=None):
-        self.bus = SensirionI2C(i2c, address, 20, "SPS30")
+        self.bus = SensirionI2C(i2c, address, (1, 2, 4, 16, 20), "SPS30")
         self.address = address
         self.auto_clean_s = auto_clean_s
         if warmup_s is not None:

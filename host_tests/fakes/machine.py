@@ -1,6 +1,7 @@
 # Fake `machine` for the MicroPython unix port: the board APIs our firmware uses, backed by fake
 # devices that speak the real bus protocols. Put this folder first on MICROPYPATH and the firmware
 # imports it as `machine` without knowing it is on a host.
+import gc
 import sys
 import time
 
@@ -14,6 +15,27 @@ SOFT_RESET = 5
 
 _ENODEV = 19
 _ETIMEDOUT = 110
+
+
+# Heap the fake buses themselves allocate (a real board's I2C and UART allocate nothing), so a
+# driver's own allocation can be told apart: [bytes so far, nesting depth].
+_fake_alloc = [0, 0]
+
+
+def _enter():
+    _fake_alloc[1] += 1
+    return gc.mem_alloc()
+
+
+def _leave(start):
+    _fake_alloc[1] -= 1
+    if not _fake_alloc[1]:
+        _fake_alloc[0] += gc.mem_alloc() - start
+
+
+def fake_alloc():
+    """Bytes allocated inside the fake buses so far (measure with gc disabled)."""
+    return _fake_alloc[0]
 
 
 def unique_id():
@@ -141,16 +163,24 @@ class I2C:
         return sorted(a for a, d in self.devices.items() if d.fault not in ("nack", "unplugged"))
 
     def writeto(self, addr, buf, stop=True):
-        self._device(addr).i2c_write(bytes(buf))
-        return len(buf)
+        a = _enter()
+        try:
+            self._device(addr).i2c_write(bytes(buf))
+            return len(buf)
+        finally:
+            _leave(a)
 
     def writevto(self, addr, vector, stop=True):
         return self.writeto(addr, b"".join(bytes(v) for v in vector), stop)
 
     def readfrom_into(self, addr, buf, stop=True):
-        data = self._device(addr).i2c_read(len(buf))
-        for i in range(len(buf)):
-            buf[i] = data[i]
+        a = _enter()
+        try:
+            data = self._device(addr).i2c_read(len(buf))
+            for i in range(len(buf)):
+                buf[i] = data[i]
+        finally:
+            _leave(a)
 
     def readfrom(self, addr, nbytes, stop=True):
         buf = bytearray(nbytes)
@@ -162,8 +192,12 @@ class I2C:
         self.readfrom_into(addr, in_buf)
 
     def readfrom_mem_into(self, addr, memaddr, buf, addrsize=8):
-        self.writeto(addr, _mem_address(memaddr, addrsize), False)
-        self.readfrom_into(addr, buf)
+        a = _enter()
+        try:
+            self.writeto(addr, _mem_address(memaddr, addrsize), False)
+            self.readfrom_into(addr, buf)
+        finally:
+            _leave(a)
 
     def readfrom_mem(self, addr, memaddr, nbytes, addrsize=8):
         buf = bytearray(nbytes)
@@ -206,26 +240,42 @@ class UART:
         self.baudrate = baudrate
 
     def any(self):
-        return self.device.pending() if self.device else 0
+        a = _enter()
+        try:
+            return self.device.pending() if self.device else 0
+        finally:
+            _leave(a)
 
     def read(self, n=-1):
-        if not self.device:
-            return None
-        data = self.device.take(n)
-        return data or None
+        a = _enter()
+        try:
+            if not self.device:
+                return None
+            data = self.device.take(n)
+            return data or None
+        finally:
+            _leave(a)
 
     def readinto(self, buf, n=-1):
-        data = self.read(len(buf) if n < 0 else n)
-        if not data:
-            return None
-        for i in range(len(data)):
-            buf[i] = data[i]
-        return len(data)
+        a = _enter()
+        try:
+            data = self.read(len(buf) if n < 0 else n)
+            if not data:
+                return None
+            for i in range(len(data)):
+                buf[i] = data[i]
+            return len(data)
+        finally:
+            _leave(a)
 
     def write(self, buf):
-        if self.device:
-            self.device.receive(bytes(buf))
-        return len(buf)
+        a = _enter()
+        try:
+            if self.device:
+                self.device.receive(bytes(buf))
+            return len(buf)
+        finally:
+            _leave(a)
 
     def flush(self):
         pass

@@ -3,12 +3,15 @@ Progress goes to stderr so stdout stays machine-readable."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import time
 
 from .build import build
 from .deployment import Deployment
-from .paths import RUN, ToolError
+from .paths import RUN, ToolError, micropypath, micropython
+from .replay import RUNNER
 from .senml import by_name
 from .simnode import DEFAULT_HEAP
 
@@ -48,11 +51,31 @@ def heap_run(cycles: int = 120) -> dict[str, float]:
                 "published": health["published"]}
 
 
+def driver_figures() -> dict[str, tuple[int, int]]:
+    """{driver: (heap held once started, heap allocated per read cycle)}, measured on the unix
+    port against the fakes (tools/stadsnod/unixport/driver_bench.py)."""
+    env = dict(os.environ, MICROPYPATH=micropypath(RUNNER))
+    r = subprocess.run([micropython(), "-X", "heapsize=1M", "-c", "import driver_bench"],
+                       env=env, capture_output=True, text=True, timeout=120)
+    if r.returncode:
+        raise ToolError(f"driver bench failed:\n{r.stdout}{r.stderr}")
+    out = {}
+    for line in r.stdout.split("\n"):
+        if line.strip():
+            name, held, per_read = line.split()
+            out[name] = (int(held), int(per_read))
+    return out
+
+
 def run_bench(cycles: int = 120) -> None:
     _progress("building")
     sizes = build(quiet=True)
     for target, size in sizes.items():
         print(f"mpy_bytes_{target}: {size} bytes", flush=True)
+    _progress("measuring the drivers against the fakes")
+    for name, (held, per_read) in driver_figures().items():
+        print(f"driver_heap_bytes_{name}: {held} bytes")
+        print(f"driver_alloc_per_read_bytes_{name}: {per_read} bytes", flush=True)
     _progress(f"starting broker and one simulated node at heapsize={DEFAULT_HEAP}")
     r = heap_run(cycles)
     print(f"node_heap_peak_bytes: {r['peak']} bytes")
