@@ -1,6 +1,8 @@
 # A fake NOR flash for littlefs (vfs.VfsLfs2), held in RAM, that can lose power: after a set
 # number of program operations the next one is torn (only its first half lands) and every later
-# one fails, as if the supply had gone. "Rebooting" is mounting the same blocks again.
+# one fails, as if the supply had gone. "Rebooting" is mounting the same blocks again; file
+# objects left open from before the reboot belong to a dead power domain and can touch the
+# blocks no more (their finalizers run later, during a collection, and must not allocate).
 import vfs
 
 _EIO = 5
@@ -10,6 +12,26 @@ class PowerCut(OSError):
     pass
 
 
+class _Port:
+    """What one mount sees of the flash; goes dead at the next mount."""
+
+    def __init__(self, flash, gen):
+        self.flash = flash
+        self.gen = gen
+
+    def readblocks(self, block, buf, offset=0):
+        self.flash.readblocks(block, buf, offset)  # reading changes nothing
+
+    def writeblocks(self, block, buf, offset=0):
+        if self.gen == self.flash.gen:  # a stale handle's writes go nowhere
+            self.flash.writeblocks(block, buf, offset)
+
+    def ioctl(self, op, arg):
+        if self.gen != self.flash.gen and op == 6:
+            return 0  # nor do its erases
+        return self.flash.ioctl(op, arg)
+
+
 class Flash:
     def __init__(self, blocks=64, block_size=512):
         self.block_size = block_size
@@ -17,10 +39,13 @@ class Flash:
         self.blocks = blocks
         self.writes = 0
         self.cut_after = None  # program operations allowed before the power goes
+        self.gen = 0
 
     def readblocks(self, block, buf, offset=0):
         start = block * self.block_size + offset
-        buf[:] = self.data[start:start + len(buf)]
+        data = self.data
+        for i in range(len(buf)):  # no slice: this may run inside a finalizer
+            buf[i] = data[start + i]
 
     def writeblocks(self, block, buf, offset=0):
         start = block * self.block_size + offset
@@ -51,7 +76,8 @@ class Flash:
 
     def mount(self, where="/flash"):
         self.cut_after = None
-        fs = vfs.VfsLfs2(self)
+        self.gen += 1
+        fs = vfs.VfsLfs2(_Port(self, self.gen))
         vfs.mount(fs, where)
         return fs
 
