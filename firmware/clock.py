@@ -1,5 +1,7 @@
-# Wall-clock time for the node: one SNTP query (RFC 4330) sets a base, ticks_ms carries it on.
-# Until a sync succeeds the node sends no absolute times (SenML would take them as real).
+# Wall-clock time for the node: one SNTP query (RFC 4330) sets a base, a monotonic millisecond
+# count (ticks_ms, unwrapped) carries it on. Until a sync succeeds the node stamps readings with
+# that monotonic count, and re-stamps them once the clock is known. A sync that disagrees with
+# the running clock by more than JUMP_S is a clock jump: counted and reported.
 import asyncio
 import random
 import socket
@@ -40,22 +42,48 @@ def parse_reply(pkt, nonce):
     return secs - _NTP_TO_UNIX + frac / 4294967296
 
 
+JUMP_S = 2
+
+
 class Clock:
     def __init__(self):
         self.synced = False
         self._base_s = 0
-        self._base_ticks = 0
+        self._base_mono = 0
+        self._mono = 0
+        self._last_ticks = ticks_ms()
+        self.jumps = 0
+        self.last_jump_s = 0
+
+    def mono_ms(self):
+        """Milliseconds since boot. ticks_ms wraps (2**30 ms on most ports); this does not, as
+        long as it is read more often than every few days (the aggregator reads it each
+        interval)."""
+        now = ticks_ms()
+        self._mono += ticks_diff(now, self._last_ticks)
+        self._last_ticks = now
+        return self._mono
 
     def set(self, unix_s):
+        mono = self.mono_ms()
+        if self.synced:
+            jump = unix_s - self.unix_at(mono)
+            if abs(jump) > JUMP_S:
+                self.jumps += 1
+                self.last_jump_s = jump
         self._base_s = unix_s
-        self._base_ticks = ticks_ms()
+        self._base_mono = mono
         self.synced = True
+
+    def unix_at(self, mono):
+        """Unix seconds at monotonic time `mono` of this boot (None while unsynchronised)."""
+        if not self.synced:
+            return None
+        return self._base_s + (mono - self._base_mono) / 1000
 
     def now(self):
         """Unix seconds, or None while unsynchronised."""
-        if not self.synced:
-            return None
-        return self._base_s + ticks_diff(ticks_ms(), self._base_ticks) / 1000
+        return self.unix_at(self.mono_ms())
 
     async def sync(self, host, port=123, timeout_ms=3000):
         addr = socket.getaddrinfo(host, port, 0, socket.SOCK_DGRAM)[0][-1]

@@ -61,6 +61,16 @@ _SECTIONS = (
     ("ntp", False, (
         ("host", "str", 1, 253, "pool.ntp.org"),
         ("port", "int", 1, 65535, 123),
+        ("resync_s", "num", 1, 86400, 3600),
+    )),
+    # Store-and-forward on flash: 4320 readings = 72 hours at one a minute.
+    ("queue", False, (
+        ("dir", "str", 1, 32, "q"),
+        ("capacity", "int", 16, 1000000, 4320),
+        ("batch", "int", 1, 50, 10),
+        ("segment_records", "int", 4, 4096, 64),
+        # readings taken before the clock is set wait this long for it, then go without time
+        ("hold_unsynced_s", "num", 0, 86400, 600),
     )),
 )
 _SENSOR = (

@@ -21,6 +21,15 @@ class Net:
     def isconnected(self):
         return self.wlan.isconnected()
 
+    def rssi(self):
+        """Signal strength in dBm while joined, else None."""
+        if not self.wlan.isconnected():
+            return None
+        try:
+            return self.wlan.status("rssi")
+        except (OSError, ValueError):
+            return None
+
     async def up(self, timeout_ms=15000):
         async with self._lock:
             if not self.wlan.isconnected():

@@ -6,6 +6,7 @@ import gc
 import ssl
 import sys
 
+import reading
 import senml
 import store
 from aggregate import Aggregator
@@ -13,8 +14,22 @@ from clock import Clock, ClockError
 from time import ticks_diff, ticks_ms
 from mqtt import MQTTClient, MQTTException
 from net import Net, NetError
-from outbox import Outbox
 from sensors import Sensor
+from spool import Spool
+from version import VERSION
+
+_EARLY_MAX = 16  # fresh readings sent ahead of a backlog, remembered until the drain passes
+
+
+def next_boot(path="boot"):
+    """This boot's number (persisted), so monotonic timestamps of a past boot are never taken
+    for this one's."""
+    try:
+        n = int(store.read_text(path)) + 1
+    except (OSError, ValueError):
+        n = 1
+    store.write_atomic(path, str(n))
+    return n
 
 
 class TLSSetupError(Exception):
@@ -43,7 +58,19 @@ class Node:
                 self.units[name] = unit
         self.latest = {}  # newest value of each record, for drivers that compensate
         self.agg = Aggregator(list(self.units))
-        self.outbox = Outbox(16)
+        # names of the records a reading can hold, as stored with each spool segment
+        self.names = [[n, u] for n, u in self.units.items()] + \
+            [["quality/" + s.id, "/"] for s in self.sensors]
+        self.index = {n[0]: i for i, n in enumerate(self.names)}
+        q = cfg["queue"]
+        self.spool = Spool(q["dir"], q["capacity"], q["segment_records"])
+        self.batch = q["batch"]
+        self.boot = next_boot()
+        self.fresh = None  # (seq, payload) of the newest reading, until it is sent
+        self.early = []  # seqs sent ahead of the backlog
+        self.store_errors = 0
+        self.connects = 0
+        self.heap_free_min = gc.mem_free()
         self.net = Net(cfg["wifi"]["ssid"], cfg["wifi"]["psk"], log)
         self.clock = Clock()
         self.mqtt = None
@@ -137,21 +164,32 @@ class Node:
             self.heap_steady = gc.mem_alloc()
 
     def _close_interval(self):
-        records = []
+        values = []
         for name in self.agg.names:
             mean = self.agg.mean(name)
             if mean is not None:
-                records.append((name, self.units[name], round(mean, 2)))
+                values.append((self.index[name], mean))
         for s in self.sensors:
             q = s.quality()
             if q is not None:
-                records.append(("quality/" + s.id, "/", round(q, 3)))
+                values.append((self.index["quality/" + s.id], q))
             s.new_interval()
         self.agg.reset()
-        if records:
-            self.outbox.put(self.topic_data, senml.encode(self.bn, records, self._bt()))
-            self._note_heap()  # the pack, the records and the outbox are all alive here
-            self._wake.set()
+        if not values:
+            return
+        if self.clock.synced:
+            payload = reading.encode(reading.UNIX, self.clock.now(), self.boot, values)
+        else:  # re-stamped at publish time once the clock is known
+            payload = reading.encode(reading.MONO, self.clock.mono_ms(), self.boot, values)
+        try:
+            seq = self.spool.append(self.names, payload)
+        except OSError as e:  # flash full or failing: say so loudly, keep running
+            self.store_errors += 1
+            self.log.error("spool", "reading not stored: %s" % e)
+            return
+        self.fresh = (seq, payload)
+        self._note_heap()  # the reading, its encoding and the spool's buffers are alive here
+        self._wake.set()
 
     def _bt(self):
         now = self.clock.now()
@@ -188,6 +226,7 @@ class Node:
             raise OSError(str(e))
 
     async def _on_connect(self):
+        self.connects += 1
         self.log.info("mqtt", "connected to %s" % self.cfg["broker"]["host"])
         self._note_heap()  # TLS session and client tasks are alive now
         await self.mqtt.publish(self.topic_status, "online", retain=True, qos=1)
@@ -202,17 +241,83 @@ class Node:
             except asyncio.TimeoutError:
                 pass
             self._wake.clear()
-            while self.mqtt and self.mqtt.connected and len(self.outbox):
-                topic, payload = self.outbox.peek()
+            while self.mqtt and self.mqtt.connected:
                 try:
-                    await self.mqtt.publish(topic, payload, qos=1)
+                    if not await self._publish_next():
+                        break
                 except (MQTTException, OSError) as e:
                     self.log.warning("publish", "kept for retry: %s" % e)
                     break
-                self.outbox.done()
-                self.published += 1
             if self.mqtt:
                 self.mqtt.check_msg()
+
+    def _restamp(self, seq, names, payload):
+        """(seq, Unix time or None, records) of a stored reading. A monotonic stamp of this
+        boot becomes Unix time once the clock is synchronised; one from an earlier boot that
+        never saw a clock stays without time."""
+        kind, t, boot, values = reading.decode(payload)
+        if kind == reading.MONO:
+            t = self.clock.unix_at(t) if boot == self.boot else None
+        elif kind != reading.UNIX:
+            t = None
+        return seq, t, [(names[i][0], names[i][1], v) for i, v in values]
+
+    def _holding(self, payload):
+        """A reading of this boot stamped before the clock was set waits for the clock, for
+        up to hold_unsynced_s of uptime."""
+        try:
+            kind, _t, boot, _v = reading.decode(payload)
+        except (ValueError, TypeError):
+            return False  # the batch code counts it as damaged
+        return kind == reading.MONO and boot == self.boot and \
+            self.clock.mono_ms() < self.cfg["queue"]["hold_unsynced_s"] * 1000
+
+    async def _publish_next(self):
+        """One pack: the newest reading if it is waiting behind a backlog (fresh data is never
+        starved), else a batch of the oldest. False when there is nothing to send."""
+        batch = self.spool.peek(self.batch)
+        if not batch:
+            return False
+        if not self.clock.synced and self._holding(batch[0][2]):
+            return False  # it will get its real time when the clock is set
+        fresh = self.fresh
+        if fresh and fresh[0] != batch[0][0] and len(self.early) < _EARLY_MAX:
+            self.fresh = None
+            entry = self._restamp(fresh[0], self.names, fresh[1])
+            await self.mqtt.publish(self.topic_data, senml.encode_readings(self.bn, [entry]),
+                                    qos=1)
+            self.early.append(fresh[0])
+            self.published += 1
+            return True
+        entries = []
+        timed = None
+        last = 0
+        for seq, names, payload, _pos in batch:
+            if seq in self.early:
+                last += 1  # already sent ahead; acknowledged with this batch
+                continue
+            try:
+                e = self._restamp(seq, names, payload)
+            except (ValueError, IndexError, TypeError):
+                self.spool.corrupt += 1  # unreadable: acknowledged, never published
+                last += 1
+                continue
+            if timed is None:
+                timed = e[1] is not None
+            elif timed != (e[1] is not None):
+                break  # a pack holds readings all with a time or all without
+            entries.append(e)
+            last += 1
+        if entries:
+            await self.mqtt.publish(self.topic_data, senml.encode_readings(self.bn, entries),
+                                    qos=1)
+            self.published += len(entries)
+        top = batch[last - 1][0]
+        self.spool.ack(batch[last - 1][3], last)
+        self.early = [s for s in self.early if s > top]
+        if self.fresh and self.fresh[0] <= top:
+            self.fresh = None
+        return True
 
     async def _health(self):
         period = int(self.cfg["health_s"] * 1000)
@@ -229,12 +334,17 @@ class Node:
         while True:
             try:
                 await self.net.up()
+                jumps = self.clock.jumps
                 await self.clock.sync(ntp["host"], ntp["port"])
-                self.log.info("clock", "synchronised")
-                await asyncio.sleep_ms(3600 * 1000)
+                if self.clock.jumps > jumps:
+                    self.log.warning("clock", "jumped by %.1f s" % self.clock.last_jump_s)
+                else:
+                    self.log.info("clock", "synchronised")
+                await asyncio.sleep_ms(int(ntp["resync_s"] * 1000))
             except (ClockError, NetError, OSError) as e:
-                self.log.warning("clock", "%s; retrying in 10 s" % e)
-                await asyncio.sleep_ms(10000)
+                retry = min(10, ntp["resync_s"])
+                self.log.warning("clock", "%s; retrying in %d s" % (e, retry))
+                await asyncio.sleep_ms(int(retry * 1000))
 
     # -- health, heap, commands
     def _note_heap(self):
@@ -243,6 +353,9 @@ class Node:
         used = gc.mem_alloc()
         if used > self.heap_peak:
             self.heap_peak = used
+        free = gc.mem_free()
+        if free < self.heap_free_min:
+            self.heap_free_min = free
 
     def health_records(self):
         r = [
@@ -252,12 +365,22 @@ class Node:
             ("heap_peak", "B", self.heap_peak),
             ("heap_steady", "B", self.heap_steady),
             ("cycles", "count", self.cycles),
+            ("heap_free_min", "B", self.heap_free_min),
             ("published", "count", self.published),
-            ("queued", "count", len(self.outbox)),
-            ("dropped", "count", self.outbox.dropped),
+            ("queued", "count", len(self.spool)),
+            ("dropped", "count", self.spool.dropped),
+            ("store_errors", "count", self.store_errors + self.spool.corrupt),
+            ("reconnects", "count", max(0, self.connects - 1)),
             ("cmd_rejected", "count", self.cmd_rejected),
             ("clock_synced", None, self.clock.synced),
+            ("clock_jumps", "count", self.clock.jumps),
+            ("reset_cause", None, self.board.reset_cause()),
+            ("boot", "count", self.boot),
+            ("firmware", None, VERSION),
         ]
+        rssi = self.net.rssi()
+        if rssi is not None:
+            r.append(("rssi", "dBm", rssi))
         for s in self.sensors:
             r.append(("sensor/%s/status" % s.id, None, s.status))
             r.append(("sensor/%s/errors" % s.id, "count", s.errors_total))

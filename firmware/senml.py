@@ -25,39 +25,76 @@ def base_name(urn_pen, device_id):
     return "urn:dev:org:%d-%s:" % (urn_pen, device_id)
 
 
+def _value(value):
+    if isinstance(value, bool):
+        return ',"vb":true}' if value else ',"vb":false}'
+    if isinstance(value, str):
+        return ',"vs":%s}' % json.dumps(value)
+    if isinstance(value, float):
+        # 10 significant digits: enough for any sensor, and no 9.470000000000001 from
+        # MicroPython's 17-digit float repr
+        return ',"v":%s}' % ("%.10g" % value)
+    return ',"v":%d}' % value
+
+
+class _Pack:
+    """Writes records straight into JSON text: no dict per record (this runs every interval
+    on a small heap)."""
+
+    def __init__(self, bn, bt):
+        if bt is not None and bt < ABSOLUTE_TIME_MIN:
+            raise ValueError("bt must be absolute (>= 2**28)")
+        self.bn = bn
+        self.bt = bt
+        self.parts = ["["]
+
+    def add(self, name, unit, value, t=None):
+        if not valid_name(self.bn + name):
+            raise ValueError("invalid SenML name: %s" % (self.bn + name))
+        p = self.parts
+        if len(p) == 1:
+            p.append('{"bn":%s,' % json.dumps(self.bn))
+            if self.bt is not None:
+                p.append('"bt":%s,' % ("%.3f" % self.bt if isinstance(self.bt, float)
+                                       else "%d" % self.bt))
+        else:
+            p.append(",{")
+        p.append('"n":"%s"' % name)  # valid_name admits nothing JSON would escape
+        if unit:
+            p.append(',"u":"%s"' % unit)
+        if t:
+            p.append(',"t":%s' % ("%.3f" % t))
+        p.append(_value(value))
+
+    def text(self):
+        if len(self.parts) == 1:
+            raise ValueError("a SenML pack needs at least one record")
+        self.parts.append("]")
+        return "".join(self.parts)
+
+
 def encode(bn, records, bt=None):
     """records: iterable of (name, unit, value); value is a number, bool or str.
 
     The first record carries bn (and bt when the clock is synchronised). Without a synchronised
-    clock no time is sent at all, which RFC 8428 reads as "roughly now". The JSON is written
-    directly, without a dict per record: this runs every interval on a small heap.
+    clock no time is sent at all, which RFC 8428 reads as "roughly now".
     """
-    if bt is not None and bt < ABSOLUTE_TIME_MIN:
-        raise ValueError("bt must be absolute (>= 2**28)")
-    parts = ["["]
+    pack = _Pack(bn, bt)
     for name, unit, value in records:
-        if not valid_name(bn + name):
-            raise ValueError("invalid SenML name: %s" % (bn + name))
-        if len(parts) == 1:
-            parts.append('{"bn":%s,' % json.dumps(bn))
-            if bt is not None:
-                parts.append('"bt":%d,' % bt)
-        else:
-            parts.append(",{")
-        parts.append('"n":"%s"' % name)  # valid_name admits nothing JSON would escape
-        if unit:
-            parts.append(',"u":"%s"' % unit)
-        if isinstance(value, bool):
-            parts.append(',"vb":true}' if value else ',"vb":false}')
-        elif isinstance(value, str):
-            parts.append(',"vs":%s}' % json.dumps(value))
-        elif isinstance(value, float):
-            # 10 significant digits: enough for any sensor, and no 9.470000000000001 from
-            # MicroPython's 17-digit float repr
-            parts.append(',"v":%s}' % ("%.10g" % value))
-        else:
-            parts.append(',"v":%d}' % value)
-    if len(parts) == 1:
-        raise ValueError("a SenML pack needs at least one record")
-    parts.append("]")
-    return "".join(parts)
+        pack.add(name, unit, value)
+    return pack.text()
+
+
+def encode_readings(bn, readings):
+    """Several stored readings in one pack: readings = [(seq, t, records)], all with a time
+    (Unix seconds) or all without. Each reading starts with its `seq` record, the sequence
+    number consumers de-duplicate by (QoS 1 may deliver a pack twice); later readings carry
+    their time relative to the pack's bt."""
+    bt = readings[0][1]
+    pack = _Pack(bn, bt)
+    for seq, t, records in readings:
+        rel = None if bt is None else t - bt
+        pack.add("seq", None, seq, rel)
+        for name, unit, value in records:
+            pack.add(name, unit, value, rel)
+    return pack.text()

@@ -179,36 +179,28 @@ class Spool:
         return self.count
 
     def peek(self, n):
-        """Up to n unacknowledged readings from the oldest: [(seq, names, payload)], and the
-        position just after the last one (give it to ack())."""
+        """Up to n unacknowledged readings from the oldest: [(seq, names, payload, position)],
+        where position is just after that reading (acknowledge up to it with ack())."""
         out = []
-        seg, off = self.head
-        i = 0
-        while len(out) < n and i < len(self.segs):
+        off = self.head[1]
+        for i in range(len(self.segs)):
             seg = self.segs[i]
-            if i:
-                off = 0
+            start = off if i == 0 else 0
             names = None
             with open(self._path(_seg_name(seg)), "rb") as f:
-                # the names record sits at the start of every segment
-                r = self._read_record(f)
+                r = self._read_record(f)  # every segment starts with its names record
                 if r and r[0] == 0:
                     names = json.loads(r[1])
-                if off > f.tell():
-                    f.seek(off)
+                if start > f.tell():
+                    f.seek(start)
                 while len(out) < n:
                     r = self._read_record(f)
                     if not r:
-                        break
-                    if r[0]:
-                        out.append((r[0], names, r[1]))
-                    off = f.tell()
-                else:
-                    return out, (seg, off)
-            i += 1
-        if i >= len(self.segs):
-            return out, (self.segs[-1], off) if self.segs else self.head
-        return out, (seg, off)
+                        break  # end of segment (or a damaged record: the rest is skipped)
+                    out.append((r[0], names, r[1], (seg, f.tell())))
+            if len(out) >= n:
+                break
+        return out
 
     def ack(self, position, n):
         """The broker has the `n` readings before `position`."""

@@ -21,14 +21,14 @@ def test_readings_leave_in_order_and_only_when_acknowledged():
     flash, sp = _spool(segment_records=4)
     seqs = [sp.append(NAMES, powercut.payload(i)) for i in range(10)]
     assert seqs == list(range(1, 11)) and len(sp) == 10
-    batch, pos = sp.peek(3)
+    batch = sp.peek(3)
     assert [b[0] for b in batch] == [1, 2, 3] and batch[0][1] == NAMES
-    assert [b[0] for b in sp.peek(3)[0]] == [1, 2, 3]  # peeking is not sending
-    sp.ack(pos, 3)
-    batch, pos = sp.peek(6)  # across a segment boundary
+    assert [b[0] for b in sp.peek(3)] == [1, 2, 3]  # peeking is not sending
+    sp.ack(batch[-1][3], 3)
+    batch = sp.peek(6)  # across a segment boundary
     assert [b[0] for b in batch] == [4, 5, 6, 7, 8, 9] and len(sp) == 7
-    sp.ack(pos, 6)
-    assert [b[0] for b in sp.peek(9)[0]] == [10]
+    sp.ack(batch[-1][3], 6)
+    assert [b[0] for b in sp.peek(9)] == [10]
     assert reading.decode(batch[0][2])[3] == [(0, 20.03), (1, 3.0)]
 
 
@@ -36,12 +36,12 @@ def test_restart_keeps_position_and_sequence():
     flash, sp = _spool(segment_records=4)
     for i in range(9):
         sp.append(NAMES, powercut.payload(i))
-    batch, pos = sp.peek(5)
-    sp.ack(pos, 5)
+    batch = sp.peek(5)
+    sp.ack(batch[-1][3], 5)
     flash.unmount()
     flash.mount()
     flash, sp = _spool(flash, segment_records=4)
-    assert len(sp) == 4 and [b[0] for b in sp.peek(9)[0]] == [6, 7, 8, 9]
+    assert len(sp) == 4 and [b[0] for b in sp.peek(9)] == [6, 7, 8, 9]
     assert sp.append(NAMES, powercut.payload(9)) == 10
     import os
     assert sorted(os.listdir("/flash/q")) == ["00000002.seg", "00000003.seg", "ack"]
@@ -52,7 +52,7 @@ def test_full_queue_drops_the_oldest_and_counts_it():
     for i in range(14):
         sp.append(NAMES, powercut.payload(i))
     assert sp.dropped == 8 and len(sp) == 6
-    assert [b[0] for b in sp.peek(20)[0]] == [9, 10, 11, 12, 13, 14]
+    assert [b[0] for b in sp.peek(20)] == [9, 10, 11, 12, 13, 14]
     flash.unmount()
     flash.mount()
     flash, sp = _spool(flash, capacity=8, segment_records=4)
@@ -64,8 +64,7 @@ def test_new_record_names_start_a_new_segment():
     sp.append(NAMES, powercut.payload(0))
     other = [["co2", "ppm"]]
     sp.append(other, powercut.payload(1))
-    batch, _pos = sp.peek(5)
-    assert [b[1] for b in batch] == [NAMES, other]
+    assert [b[1] for b in sp.peek(5)] == [NAMES, other]
 
 
 def test_every_power_cut_point_loses_nothing():

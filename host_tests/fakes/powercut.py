@@ -14,11 +14,11 @@ def payload(i):
 
 def _drain(sp, delivered):
     while len(sp):
-        batch, pos = sp.peek(4)
+        batch = sp.peek(4)
         if not batch:
             break
-        delivered += [(s, p) for s, _n, p in batch]
-        sp.ack(pos, len(batch))
+        delivered += [(b[0], b[2]) for b in batch]
+        sp.ack(batch[-1][3], len(batch))
 
 
 def run(ops, cut=None, segment_records=3, capacity=1000):
@@ -43,9 +43,10 @@ def run(ops, cut=None, segment_records=3, capacity=1000):
                 i += 1
                 stored[sp.append(NAMES, p)] = p
             else:
-                batch, pos = sp.peek(op)
-                delivered += [(s, p) for s, _n, p in batch]
-                sp.ack(pos, len(batch))
+                batch = sp.peek(op)
+                delivered += [(b[0], b[2]) for b in batch]
+                if batch:
+                    sp.ack(batch[-1][3], len(batch))
     except OSError:
         pass  # the power went
     used = flash.writes - start

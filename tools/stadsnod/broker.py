@@ -66,7 +66,11 @@ topic write {root}/+/cmd
 CONF = """per_listener_settings false
 user {user}
 allow_anonymous false
-persistence false
+# Sessions and queued QoS 1 messages survive a broker restart, as on the city's broker: the
+# platform's persistent session gets what nodes sent while it was away.
+persistence true
+persistence_location {dir}/
+autosave_interval 60
 log_dest file {log}
 log_type error
 log_type warning
@@ -101,7 +105,7 @@ class Broker:
         acl.write_text(ACL.format(root=self.root, platform=PLATFORM_USER))
         conf = self.dir / "mosquitto.conf"
         # Started as root, mosquitto would drop to user 'mosquitto' and lose our 0600 keys.
-        conf.write_text(CONF.format(user=getpass.getuser(), log=self.log, acl=acl,
+        conf.write_text(CONF.format(user=getpass.getuser(), log=self.log, acl=acl, dir=self.dir,
                                     port=self.port, ca=self.pki.ca_pem,
                                     cert=self.pki.dir / "server.pem",
                                     key=self.pki.dir / "server.key"))

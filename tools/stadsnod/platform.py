@@ -28,7 +28,10 @@ class Platform:
 
     def __post_init__(self) -> None:
         pki = self.broker.pki
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="platform")
+        # A persistent session: what nodes publish while the platform (or the broker) is down
+        # waits for it, as the city's data platform would want.
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="platform",
+                                  clean_session=False)
         self.client.tls_set(ca_certs=str(pki.ca_pem), certfile=str(pki.dir / "platform.pem"),
                             keyfile=str(pki.dir / "platform.key"))
         self.client.on_message = self._on_message

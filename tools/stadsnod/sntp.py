@@ -36,6 +36,8 @@ class SNTPServer:
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
         self.answered = 0
+        self.offset = 0.0  # seconds added to our time: a test can make the clock jump
+        self.silent = False  # a test can make the server unreachable
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
 
@@ -45,8 +47,8 @@ class SNTPServer:
                 data, addr = self.sock.recvfrom(512)
             except OSError:
                 continue
-            if len(data) >= 48 and data[0] & 7 == 3:
-                self.sock.sendto(reply(data, time.time()), addr)
+            if len(data) >= 48 and data[0] & 7 == 3 and not self.silent:
+                self.sock.sendto(reply(data, time.time() + self.offset), addr)
                 self.answered += 1
 
     def __enter__(self) -> SNTPServer:
