@@ -33,6 +33,12 @@ class Board:
         self._buses[name] = bus
         return bus
 
+    def watchdog(self, timeout_ms):
+        """The hardware watchdog, started; the timeout is capped at what the chip can count
+        (RP2040: 8388 ms)."""
+        cap = self.spec.get("wdt_max_ms")
+        return machine.WDT(0, timeout=min(timeout_ms, cap) if cap else timeout_ms)
+
     def unique_id(self):
         return machine.unique_id()
 

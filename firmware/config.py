@@ -41,6 +41,7 @@ _TOP = (
     ("interval_s", "num", 0.01, 86400, 60),
     ("health_s", "num", 0.1, 86400, 300),
     ("log_level", "level", 0, 0, "info"),
+    ("watchdog_s", "num", 0, 3600, 30),  # 0: no hardware watchdog
 )
 _SECTIONS = (
     ("wifi", True, (

@@ -17,6 +17,7 @@ from net import Net, NetError
 from sensors import Sensor
 from spool import Spool
 from version import VERSION
+from watchdog import Watchdog
 
 _EARLY_MAX = 16  # fresh readings sent ahead of a backlog, remembered until the drain passes
 
@@ -71,6 +72,7 @@ class Node:
         self.store_errors = 0
         self.connects = 0
         self.heap_free_min = gc.mem_free()
+        self.watchdog = Watchdog(None, log)
         self.net = Net(cfg["wifi"]["ssid"], cfg["wifi"]["psk"], log)
         self.clock = Clock()
         self.mqtt = None
@@ -126,6 +128,7 @@ class Node:
         # contiguous KB, which a heap already churned by sampling may not have.
         gc.collect()
         self._try_tls()
+        self._start_watchdog()
         tasks = [asyncio.create_task(self._sampler(s)) for s in self.sensors]
         tasks.append(asyncio.create_task(self._aggregator()))
         tasks.append(asyncio.create_task(self._link()))
@@ -133,6 +136,7 @@ class Node:
         tasks.append(asyncio.create_task(self._health()))
         tasks.append(asyncio.create_task(self._clock()))
         tasks.append(asyncio.create_task(self._watch_net()))
+        tasks.append(asyncio.create_task(self.watchdog.run()))
         try:
             await asyncio.gather(*tasks)
         finally:
@@ -143,8 +147,20 @@ class Node:
         if self.mqtt and self.mqtt.connected:
             await self.mqtt.disconnect()
 
+    def _start_watchdog(self):
+        """The tasks whose silence means the node is stuck, with the silence each may keep:
+        a sample can wait on its sensor for up to ~15 s, a publish on the broker for ~60 s."""
+        w = self.watchdog
+        for s in self.sensors:
+            w.register(s.id, s.every_ms + 30000)
+        w.register("aggregator", int(self.cfg["interval_s"] * 1000) + 10000)
+        w.register("publisher", 90000)
+        if self.cfg["watchdog_s"]:
+            w.wdt = self.board.watchdog(int(self.cfg["watchdog_s"] * 1000))
+
     async def _sampler(self, sensor):
         while True:
+            self.watchdog.beat(sensor.id)
             try:
                 await sensor.sample(self.agg, self.latest)
             except MemoryError:
@@ -155,6 +171,7 @@ class Node:
         interval_ms = int(self.cfg["interval_s"] * 1000)
         while True:
             await asyncio.sleep_ms(interval_ms)
+            self.watchdog.beat("aggregator")
             try:
                 self._close_interval()
             except MemoryError:
@@ -241,6 +258,7 @@ class Node:
             except asyncio.TimeoutError:
                 pass
             self._wake.clear()
+            self.watchdog.beat("publisher")
             while self.mqtt and self.mqtt.connected:
                 try:
                     if not await self._publish_next():

@@ -136,3 +136,18 @@ def test_a_clock_jump_is_detected_and_reported(make_node, platform):
                                 if by_name(m.payload)["clock_jumps"] >= 1], 20, "a reported jump")
     assert h[-1]["firmware"] and h[-1]["reset_cause"] == 1 and h[-1]["rssi"] < 0
     assert h[-1]["heap_free_min"] > 0 and "queued" in h[-1]
+
+
+def test_watchdog_resets_a_hung_node_and_the_reboot_says_why(make_node, platform):
+    node = make_node("nl-0005", world=world("53540000b005"), watchdog_s=2, health_s=0.5)
+    node.start()
+    wait_until(lambda: platform.of("data", "nl-0005"), 25, "data")
+    node.set_fault("i2c0-0x76", "freeze")  # the I2C bus hangs the CPU: no task runs
+    wait_until(lambda: node.resets, 15, "a watchdog reset")
+    node.set_fault("i2c0-0x76", None)
+    assert node.resets[0] == 3  # WDT_RESET
+    h = wait_until(lambda: [by_name(m.payload) for m in platform.of("health", "nl-0005")
+                            if by_name(m.payload)["boot"] == 2], 30, "the second boot")
+    assert h[-1]["reset_cause"] == 3
+    time.sleep(3)
+    assert node.resets == [3] and node.alive()  # a healthy node is never reset

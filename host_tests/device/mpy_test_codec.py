@@ -234,3 +234,4 @@ def test_sntp_reply_parsing():
         except ClockError:
             continue
         raise AssertionError("accepted a bad SNTP reply")
+

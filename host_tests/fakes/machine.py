@@ -157,6 +157,9 @@ class I2C:
             raise OSError(_ENODEV)
         if fault == "stuck":
             raise OSError(_ETIMEDOUT)
+        while fault == "freeze":  # a bus that hangs the CPU: the event loop stops with it
+            time.sleep_ms(50)
+            fault = dev.fault
         return dev
 
     def scan(self):
@@ -328,17 +331,26 @@ class ADC:
 
 
 class WDT:
-    """Records feeds; `overdue()` says whether a real watchdog would have reset the board."""
+    """Records feeds; `overdue()` says whether a real watchdog would have reset the board.
+    In a simulated node the watchdog is outside the CPU, as on a chip: every feed touches
+    <control_dir>/wdt (holding the timeout), and the launcher resets a node whose file goes
+    stale (tools/stadsnod/simnode.py)."""
 
     last = None
 
     def __init__(self, id=0, timeout=5000):
         self.timeout = timeout
+        self._touched = None
         self.feed()
         WDT.last = self
 
     def feed(self):
         self.fed_at = time.ticks_ms()
+        ctl = simworld.world().get("control_dir")
+        if ctl and (self._touched is None or time.ticks_diff(self.fed_at, self._touched) > 200):
+            self._touched = self.fed_at
+            with open(ctl + "/wdt", "w") as f:
+                f.write(str(self.timeout))
 
     def overdue(self):
         return time.ticks_diff(time.ticks_ms(), self.fed_at) > self.timeout

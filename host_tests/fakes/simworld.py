@@ -35,7 +35,9 @@ def unique_id():
 
 
 def reset_cause():
-    return world().get("reset_cause", 1)
+    """Set per boot by the launcher (a watchdog or machine.reset() reboot), else power-on."""
+    cause = os.getenv("STADSNOD_RESET_CAUSE")
+    return int(cause) if cause else world().get("reset_cause", 1)
 
 
 def note_deepsleep(ms):

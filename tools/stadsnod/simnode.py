@@ -7,6 +7,8 @@ import json
 import os
 import signal
 import subprocess
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +22,9 @@ DEFAULT_HEAP = "192K"
 
 def node_config(device_id: str, broker_port: int, ntp_port: int, *, interval_s: float = 10,
                 every_s: float = 2, health_s: float = 30, sensors: list | None = None,
-                hostname: str = "broker.stadsnod.local", keepalive_s: int = 30) -> dict:
+                hostname: str = "broker.stadsnod.local", keepalive_s: int = 30,
+                **extra) -> dict:
+    """A node's config.json; `extra` adds or replaces top-level fields (watchdog_s, queue...)."""
     return {
         "device_id": device_id,
         "board": "sim",
@@ -33,7 +37,7 @@ def node_config(device_id: str, broker_port: int, ntp_port: int, *, interval_s: 
         "health_s": health_s,
         "sensors": sensors if sensors is not None else
         [{"driver": "bme280", "bus": "i2c0", "address": 0x76, "every_s": every_s}],
-    }
+    } | extra
 
 
 # Sensor kits for simulated nodes: (driver, bus, address, node-side options, fake device,
@@ -94,14 +98,25 @@ def sim_world(index: int, env: dict | None = None, uid: str | None = None,
     return world
 
 
+# How a simulated node ends a boot (host_tests/fakes/simworld.py) and the machine.reset_cause()
+# value its next boot reports.
+_EXIT_RESET, _EXIT_DEEPSLEEP = 3, 4
+_HARD_RESET, _WDT_RESET, _DEEPSLEEP_RESET = 2, 3, 4
+
+
 @dataclass
 class SimNode:
+    """One simulated board. Its launcher plays the hardware around the CPU: it reboots the node
+    after machine.reset() or deep sleep, and its watchdog resets a node that stops feeding
+    (the fake WDT touches sim/wdt at each feed)."""
+
     device_id: str
     dir: Path
     config: dict
     world: dict
     heap: str = DEFAULT_HEAP
     proc: subprocess.Popen | None = field(default=None, repr=False)
+    resets: list[int] = field(default_factory=list)  # reset causes of the reboots so far
 
     def prepare(self) -> SimNode:
         (self.dir / "sim").mkdir(parents=True, exist_ok=True)
@@ -114,8 +129,18 @@ class SimNode:
         return self.dir / "console.log"
 
     def start(self) -> SimNode:
+        self._stopping = False
+        self._launch(None)
+        self._supervisor = threading.Thread(target=self._supervise, daemon=True)
+        self._supervisor.start()
+        return self
+
+    def _launch(self, cause: int | None) -> None:
         env = dict(os.environ, MICROPYPATH=micropypath(),
                    STADSNOD_SIM=str(self.dir / "sim.json"))
+        if cause is not None:
+            env["STADSNOD_RESET_CAUSE"] = str(cause)
+        (self.dir / "sim" / "wdt").unlink(missing_ok=True)  # a watchdog starts stopped
         boot = BUILD / "unix"
         # A board runs boot.py then main.py from its filesystem root; so does the simulated one.
         code = f"exec(open('{boot}/boot.py').read())\nexec(open('{boot}/main.py').read())"
@@ -123,13 +148,55 @@ class SimNode:
         self.proc = subprocess.Popen([micropython(), "-X", f"heapsize={self.heap}", "-c", code],
                                      cwd=self.dir, env=env, stdout=self.log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
-        return self
+
+    def _watchdog_expired(self) -> bool:
+        wdt = self.dir / "sim" / "wdt"
+        try:
+            timeout_s = int(wdt.read_text() or 0) / 1000
+            return time.time() - wdt.stat().st_mtime > timeout_s
+        except (OSError, ValueError):
+            return False  # not started (or being rewritten)
+
+    def _supervise(self) -> None:
+        while not self._stopping:
+            time.sleep(0.1)
+            proc = self.proc
+            if proc is None or self._stopping:
+                return
+            rc = proc.poll()
+            if rc is None and not self._watchdog_expired():
+                continue
+            if rc is None:
+                cause = _WDT_RESET
+                self._kill(proc)
+            elif rc in (_EXIT_RESET, _EXIT_DEEPSLEEP):
+                cause = _HARD_RESET if rc == _EXIT_RESET else _DEEPSLEEP_RESET
+            else:
+                return  # it crashed or exited: it stays down, for the tests to see
+            if self._stopping:
+                return
+            self.log.close()
+            self.resets.append(cause)
+            self._launch(cause)
+
+    @staticmethod
+    def _kill(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
     def set_fault(self, key: str, fault: str | None) -> None:
-        """Switch a live fault: key like 'i2c0-0x76', fault nack|stuck|garbage|unplugged."""
+        """Switch a live fault: key like 'i2c0-0x76', fault nack|stuck|garbage|unplugged|crc|
+        range, or freeze (the bus hangs the CPU)."""
         path = self.dir / "sim" / f"{key}.fault"
         if fault:
             path.write_text(fault)
@@ -150,16 +217,12 @@ class SimNode:
             return ""
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
+        self._stopping = True
+        sup = getattr(self, "_supervisor", None)
+        if sup and sup is not threading.current_thread():
+            sup.join(2)
         if self.proc and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, sig)
-            except ProcessLookupError:
-                pass
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+            self._kill(self.proc, sig)
         if self.proc:
             self.log.close()
         self.proc = None
