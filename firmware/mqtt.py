@@ -60,12 +60,9 @@ class MQTTClient:
         if self.connected:
             await self._close("reconnect")
         try:
-            self._reader, self._writer = await asyncio.wait_for_ms(
-                asyncio.open_connection(self.server, self.port, ssl=self.ssl,
-                                        server_hostname=self.server_hostname), timeout_ms)
-            await self._send(pk.connect(self.client_id, self.keepalive, clean_session, self.will,
-                                        self.user, self.password))
-            ptype, _, body = await asyncio.wait_for_ms(self._read_packet(), timeout_ms)
+            # One deadline for all of it: the TLS handshake only runs at the first write, so a
+            # path that swallows packets would otherwise hang in the CONNECT send forever.
+            ptype, _, body = await asyncio.wait_for_ms(self._open(clean_session), timeout_ms)
         except asyncio.TimeoutError:
             await self._drop()
             raise MQTTException("broker did not answer within %d ms" % timeout_ms)
@@ -87,6 +84,13 @@ class MQTTClient:
         self._tasks = [asyncio.create_task(self._read_loop()),
                        asyncio.create_task(self._keepalive_loop())]
         return False
+
+    async def _open(self, clean_session):
+        self._reader, self._writer = await asyncio.open_connection(
+            self.server, self.port, ssl=self.ssl, server_hostname=self.server_hostname)
+        await self._send(pk.connect(self.client_id, self.keepalive, clean_session, self.will,
+                                    self.user, self.password))
+        return await self._read_packet()
 
     async def disconnect(self):
         if self.connected:

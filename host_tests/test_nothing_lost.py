@@ -151,3 +151,88 @@ def test_watchdog_resets_a_hung_node_and_the_reboot_says_why(make_node, platform
     assert h[-1]["reset_cause"] == 3
     time.sleep(3)
     assert node.resets == [3] and node.alive()  # a healthy node is never reset
+
+
+@pytest.fixture
+def proxied(own_broker):
+    from stadsnod.faultproxy import FaultProxy
+
+    broker, platform = own_broker
+    with FaultProxy(broker.port) as proxy:
+        yield proxy, platform
+
+
+@pytest.mark.parametrize("fault", ["blackhole", "reset", "drop", "refuse", "delay"])
+def test_network_faults_lose_nothing(make_node, proxied, fault):
+    proxy, platform = proxied
+    dev = f"nl-net-{fault}"
+    node = make_node(dev, world=world(f"53540000c0{len(fault):02x}"), port=proxy.port,
+                     interval_s=0.4, every_s=0.1, keepalive_s=5)
+    node.start()
+    wait_until(lambda: readings(platform, dev), 25, "first readings")
+    if fault in ("drop", "refuse"):
+        proxy.drop()  # every session cut; "refuse" also turns new ones away for a while
+    if fault != "drop":
+        proxy.set(fault, delay_s=0.5)
+    time.sleep(8)  # > 1.5 keepalives: a blackholed session must have been noticed
+    if fault == "delay":
+        assert node.alive()
+    proxy.set("pass")
+    if fault == "blackhole":
+        proxy.drop()  # the swallowed session is dead either way
+    seen = wait_until(lambda: (r := readings(platform, dev)) and len(r) >= 25 and r, 60,
+                      "every reading after the fault")
+    assert_complete(seen)
+    if fault != "delay":
+        assert proxy.connections >= 2, "the node never reconnected"
+
+
+def test_tls_failure_then_recovery(make_node, own_broker, tmp_path):
+    """The node first reaches something that is not the broker (a TCP service that answers
+    the TLS hello with garbage), keeps its readings, then gets the real broker."""
+    import socket
+    import threading
+
+    broker, platform = own_broker
+    impostor = socket.create_server(("127.0.0.1", 0))
+    port = impostor.getsockname()[1]
+    stop = threading.Event()
+
+    def answer_garbage():
+        impostor.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                c, _ = impostor.accept()
+            except OSError:
+                continue
+            c.sendall(b"HTTP/1.0 400 Bad Request\r\n\r\n")
+            c.close()
+
+    t = threading.Thread(target=answer_garbage, daemon=True)
+    t.start()
+    from stadsnod.faultproxy import FaultProxy
+
+    with FaultProxy(port) as proxy:
+        node = make_node("nl-tls", world=world("53540000c101"), port=proxy.port,
+                         interval_s=0.4, every_s=0.1)
+        node.start()
+        time.sleep(4)
+        assert "retrying in" in node.console() and node.alive()
+        stop.set()
+        impostor.close()
+        proxy.upstream = ("127.0.0.1", broker.port)  # the real broker from now on
+        seen = wait_until(lambda: (r := readings(platform, "nl-tls")) and len(r) >= 12 and r,
+                          60, "the readings kept through the TLS failures")
+    assert_complete(seen)
+
+
+def test_dns_failure_keeps_readings_on_flash(make_node):
+    node = make_node("nl-dns", world=world("53540000c102"), interval_s=0.3, every_s=0.1)
+    node.config["broker"]["host"] = "broker.invalid"  # RFC 6761: never resolves
+    node.prepare().start()
+    time.sleep(4)
+    assert node.alive()
+    log = node.console()
+    assert "retrying in" in log, log[-1500:]
+    segs = sorted((node.dir / "q").glob("*.seg"))
+    assert segs and sum(p.stat().st_size for p in segs) > 200  # ~12 readings kept
