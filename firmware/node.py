@@ -66,6 +66,7 @@ class Node:
         q = cfg["queue"]
         self.spool = Spool(q["dir"], q["capacity"], q["segment_records"])
         self.batch = q["batch"]
+        self.batch_now = self.batch  # smaller while the heap is short
         self.boot = next_boot()
         self.fresh = None  # (seq, payload) of the newest reading, until it is sent
         self.early = []  # seqs sent ahead of the backlog
@@ -266,6 +267,13 @@ class Node:
                 except (MQTTException, OSError) as e:
                     self.log.warning("publish", "kept for retry: %s" % e)
                     break
+                except MemoryError:
+                    # a fragmented heap has no room for a pack this big: smaller packs, later
+                    gc.collect()
+                    self.batch_now = max(1, self.batch_now // 2)
+                    self.log.warning("publish", "out of memory; batches of %d for now"
+                                     % self.batch_now)
+                    break
             if self.mqtt:
                 self.mqtt.check_msg()
 
@@ -293,7 +301,7 @@ class Node:
     async def _publish_next(self):
         """One pack: the newest reading if it is waiting behind a backlog (fresh data is never
         starved), else a batch of the oldest. False when there is nothing to send."""
-        batch = self.spool.peek(self.batch)
+        batch = self.spool.peek(self.batch_now)
         if not batch:
             return False
         if not self.clock.synced and self._holding(batch[0][2]):
@@ -327,9 +335,13 @@ class Node:
             entries.append(e)
             last += 1
         if entries:
+            if len(entries) > 1:
+                gc.collect()  # the biggest allocation the node makes: give it a clean heap
             await self.mqtt.publish(self.topic_data, senml.encode_readings(self.bn, entries),
                                     qos=1)
             self.published += len(entries)
+            if self.batch_now < self.batch:
+                self.batch_now += 1
         top = batch[last - 1][0]
         self.spool.ack(batch[last - 1][3], last)
         self.early = [s for s in self.early if s > top]

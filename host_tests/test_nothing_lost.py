@@ -48,9 +48,32 @@ def wait_until(pred, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def assert_complete(seen: dict) -> None:
+def pack_seqs(platform: Platform, device: str) -> list[list[int]]:
+    """The seq numbers in each data pack, in arrival order (for failure messages)."""
+    return [[int(r["value"]) for r in resolve(m.payload, now=0) if r["n"].endswith(":seq")]
+            for m in platform.of("data", device)]
+
+
+def drained(platform: Platform, device: str, at_least: int):
+    """All readings 1..n delivered with n >= at_least (the newest reading may overtake the
+    backlog, so a count alone could pass with a gap still in flight), else None."""
+    r = readings(platform, device)
+    return r if len(r) >= at_least and sorted(r) == list(range(1, len(r) + 1)) else None
+
+
+def wait_drained(platform: Platform, device: str, at_least: int, timeout: float) -> dict:
+    try:
+        return wait_until(lambda: drained(platform, device, at_least), timeout,
+                          f"{at_least} readings without a gap")
+    except AssertionError:
+        assert_complete(readings(platform, device), pack_seqs(platform, device))
+        raise
+
+
+def assert_complete(seen: dict, packs: list | None = None) -> None:
     seqs = sorted(seen)
-    assert seqs == list(range(1, seqs[-1] + 1)), f"gaps: {set(range(1, seqs[-1] + 1)) - set(seqs)}"
+    assert seqs == list(range(1, seqs[-1] + 1)), \
+        f"gaps: {set(range(1, seqs[-1] + 1)) - set(seqs)}; packs: {packs}"
     for seq, deliveries in seen.items():  # a duplicate is the same reading, never another
         assert all(d == deliveries[0] for d in deliveries), (seq, deliveries)
 
@@ -72,8 +95,7 @@ def test_broker_restart_backlog_drains_in_batches(make_node, own_broker):
     broker.stop()
     time.sleep(5)  # ~10 readings stored on the node's flash meanwhile
     broker.start()
-    seen = wait_until(lambda: (r := readings(platform, "nl-0001")) and len(r) >= 14 and r, 60,
-                      "the backlog")
+    seen = wait_drained(platform, "nl-0001", 14, 60)
     assert_complete(seen)
     batches = [m for m in platform.of("data", "nl-0001") if m.payload.count(b'"n":"seq"') > 1]
     assert batches, "the backlog was not drained in batches"
@@ -96,8 +118,7 @@ def test_power_cut_of_the_node_loses_no_stored_reading(make_node, own_broker):
     node.start()  # reboot on what the flash kept
     wait_until(lambda: [m for m in platform.of("health", "nl-0002")
                         if by_name(m.payload)["boot"] == 2], 30, "the second boot")
-    seen = wait_until(lambda: (r := readings(platform, "nl-0002")) and len(r) >= 12 and r, 60,
-                      "readings after the reboot")
+    seen = wait_drained(platform, "nl-0002", 12, 60)
     assert_complete(seen)
 
 
@@ -114,8 +135,7 @@ def test_readings_before_the_clock_is_set_get_their_real_time(make_node, own_bro
         time.sleep(4)
         assert not readings(platform, "nl-0003"), "published before the clock was known"
         ntp.silent = False
-        seen = wait_until(lambda: (r := readings(platform, "nl-0003")) and len(r) >= 10 and r,
-                          30, "readings")
+        seen = wait_drained(platform, "nl-0003", 10, 30)
     assert_complete(seen)
     times = [seen[s][0][0] for s in sorted(seen)]
     assert all(t is not None for t in times)
@@ -180,9 +200,8 @@ def test_network_faults_lose_nothing(make_node, proxied, fault):
     proxy.set("pass")
     if fault == "blackhole":
         proxy.drop()  # the swallowed session is dead either way
-    seen = wait_until(lambda: (r := readings(platform, dev)) and len(r) >= 25 and r, 60,
-                      "every reading after the fault")
-    assert_complete(seen)
+    seen = wait_drained(platform, dev, 25, 60)
+    assert_complete(seen, pack_seqs(platform, dev))
     if fault != "delay":
         assert proxy.connections >= 2, "the node never reconnected"
 
@@ -221,8 +240,7 @@ def test_tls_failure_then_recovery(make_node, own_broker, tmp_path):
         stop.set()
         impostor.close()
         proxy.upstream = ("127.0.0.1", broker.port)  # the real broker from now on
-        seen = wait_until(lambda: (r := readings(platform, "nl-tls")) and len(r) >= 12 and r,
-                          60, "the readings kept through the TLS failures")
+        seen = wait_drained(platform, "nl-tls", 12, 60)
     assert_complete(seen)
 
 

@@ -152,10 +152,10 @@ class SimNode:
     def _watchdog_expired(self) -> bool:
         wdt = self.dir / "sim" / "wdt"
         try:
-            timeout_s = int(wdt.read_text() or 0) / 1000
+            timeout_s = int(wdt.read_text()) / 1000
             return time.time() - wdt.stat().st_mtime > timeout_s
         except (OSError, ValueError):
-            return False  # not started (or being rewritten)
+            return False  # not started, or caught in the middle of a feed's rewrite
 
     def _supervise(self) -> None:
         while not self._stopping:
