@@ -9,7 +9,7 @@ DURATION ?= 60
 NODES    ?= 3
 MOSQUITTO := $(shell command -v mosquitto 2>/dev/null || ls /usr/sbin/mosquitto 2>/dev/null)
 
-.PHONY: all venv mosquitto build test demo bench lint broker clean
+.PHONY: all venv mosquitto build test demo bench soak lint broker clean
 
 all: build
 
@@ -44,6 +44,10 @@ demo: $(STAMP) mosquitto build
 
 bench: $(STAMP) mosquitto build
 	$(BIN)/stadsnod bench
+
+# A simulated day (one reading a simulated minute) with 6 hours of broker outages; ~2 minutes.
+soak: $(STAMP) mosquitto build
+	$(BIN)/stadsnod soak
 
 broker: $(STAMP) mosquitto
 	$(BIN)/stadsnod broker

@@ -400,6 +400,7 @@ class Node:
             ("queued", "count", len(self.spool)),
             ("dropped", "count", self.spool.dropped),
             ("store_errors", "count", self.store_errors + self.spool.corrupt),
+            ("flash_written", "B", self.spool.written_bytes),
             ("reconnects", "count", max(0, self.connects - 1)),
             ("cmd_rejected", "count", self.cmd_rejected),
             ("clock_synced", None, self.clock.synced),

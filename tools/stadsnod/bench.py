@@ -3,6 +3,7 @@ Progress goes to stderr so stdout stays machine-readable."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -10,7 +11,7 @@ import time
 
 from .build import build
 from .deployment import Deployment
-from .paths import RUN, ToolError, micropypath, micropython
+from .paths import ROOT, RUN, ToolError, micropypath, micropython
 from .replay import RUNNER
 from .senml import by_name
 from .simnode import DEFAULT_HEAP
@@ -67,6 +68,30 @@ def driver_figures() -> dict[str, tuple[int, int]]:
     return out
 
 
+def queue_default_capacity() -> int:
+    """The default spool capacity (readings), read from the firmware's config schema."""
+    spec = importlib.util.spec_from_file_location("fw_config", ROOT / "firmware" / "config.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    for name, _required, rows in mod._SECTIONS:
+        if name == "queue":
+            return next(row[4] for row in rows if row[0] == "capacity")
+    raise ToolError("firmware/config.py has no queue.capacity")
+
+
+def power_cut_figures() -> tuple[int, int]:
+    """(cut points tested, readings lost) of the spool's exhaustive power-cut run."""
+    env = dict(os.environ, MICROPYPATH=micropypath(RUNNER))
+    r = subprocess.run([micropython(), "-X", "heapsize=4M", "-c", "import powercut_bench"],
+                       env=env, capture_output=True, text=True, timeout=600)
+    lines = [ln for ln in r.stdout.splitlines() if ln and ln[0].isdigit() or
+             ln.startswith("error")]
+    if r.returncode or not lines or lines[-1].startswith("error"):
+        raise ToolError(f"power-cut run failed:\n{r.stdout[-2000:]}{r.stderr[-2000:]}")
+    points, lost = lines[-1].split()
+    return int(points), int(lost)
+
+
 def run_bench(cycles: int = 120) -> None:
     _progress("building")
     sizes = build(quiet=True)
@@ -76,6 +101,15 @@ def run_bench(cycles: int = 120) -> None:
     for name, (held, per_read) in driver_figures().items():
         print(f"driver_heap_bytes_{name}: {held} bytes")
         print(f"driver_alloc_per_read_bytes_{name}: {per_read} bytes", flush=True)
+    _progress("power cuts at every flash write of the spool scenario")
+    points, lost = power_cut_figures()
+    print(f"power_cut_points_tested: {points} count")
+    print(f"readings_lost: {lost} count", flush=True)
+    from .soak import print_soak, run_soak
+
+    _progress("soak: a simulated day with 6 hours of broker outages")
+    print_soak(run_soak())
+    print(f"queue_capacity_hours_1min: {queue_default_capacity() / 60:.0f} hours")
     _progress(f"starting broker and one simulated node at heapsize={DEFAULT_HEAP}")
     r = heap_run(cycles)
     print(f"node_heap_peak_bytes: {r['peak']} bytes")

@@ -33,6 +33,14 @@ def _broker(args: argparse.Namespace) -> None:
     run_broker(port=args.port)
 
 
+def _soak(args: argparse.Namespace) -> int:
+    from .soak import print_soak, run_soak
+
+    r = run_soak(hours=args.hours, outage_hours=args.outage_hours, minute_s=args.minute_s)
+    print_soak(r)
+    return 1 if r.lost or r.watchdog_resets else 0
+
+
 def _replay(args: argparse.Namespace) -> int:
     from .replay import run_replay
 
@@ -61,6 +69,14 @@ def main(argv: list[str] | None = None) -> int:
     br = sub.add_parser("broker", help="run the embedded broker in the foreground")
     br.add_argument("--port", type=int, default=8883)
     br.set_defaults(func=_broker)
+
+    so = sub.add_parser("soak", help="one node through a simulated day with broker outages; "
+                                     "fails if a reading is lost")
+    so.add_argument("--hours", type=float, default=24, help="simulated hours")
+    so.add_argument("--outage-hours", type=float, default=6, help="simulated hours offline")
+    so.add_argument("--minute-s", type=float, default=0.05,
+                    help="real seconds per simulated minute (one reading a minute)")
+    so.set_defaults(func=_soak)
 
     r = sub.add_parser("replay", help="run a driver over a captured byte stream or I2C image "
                                       "and print the SenML a node would publish")

@@ -34,6 +34,7 @@ class Platform:
                                   clean_session=False)
         self.client.tls_set(ca_certs=str(pki.ca_pem), certfile=str(pki.dir / "platform.pem"),
                             keyfile=str(pki.dir / "platform.key"))
+        self.client.reconnect_delay_set(1, 2)  # back quickly after a broker restart
         self.client.on_message = self._on_message
         self._subscribed = threading.Event()
         self.client.on_subscribe = lambda *a: self._subscribed.set()
@@ -60,6 +61,24 @@ class Platform:
         with self.lock:
             return [m for m in self.messages if m.topic.endswith("/" + topic_suffix)
                     and (device_id is None or m.topic.split("/")[1] == device_id)]
+
+    def readings(self, device_id: str) -> dict[int, list[tuple[float | None, dict]]]:
+        """seq -> every delivery of that reading: (Unix time or None, {name: value}). In a
+        data pack each reading starts with its `seq` record (wire contract)."""
+        from .senml import resolve
+
+        out: dict[int, list] = {}
+        for m in self.of("data", device_id):
+            current: dict = {}
+            for r in resolve(m.payload, now=0):
+                name = r["n"].rsplit(":", 1)[1]
+                if name == "seq":
+                    current = {}
+                    out.setdefault(int(r["value"]), []).append(
+                        (r["t"] if r["t"] >= 2**28 else None, current))
+                else:
+                    current[name] = r["value"]
+        return out
 
     def wait_for(self, pred, timeout: float = 20) -> list[Message]:
         deadline = time.time() + timeout
