@@ -165,6 +165,7 @@ class Node:
             try:
                 await sensor.sample(self.agg, self.latest)
             except MemoryError:
+                gc.collect()  # and try again next time on a cleaner heap
                 self.log.error("sensor", "%s: out of memory; sample skipped" % sensor.id)
             await asyncio.sleep_ms(sensor.every_ms)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from .deployment import Deployment
 from .paths import RUN
-from .senml import SenMLError, by_name
+from .senml import SenMLError, by_name, resolve
 from .simnode import DEFAULT_HEAP, DEMO_KITS
 
 
@@ -24,6 +24,8 @@ class NodeView:
     status: str = "-"
     values: dict = field(default_factory=dict)
     sensor: str = "-"
+    queued: int | None = None
+    readings: set = field(default_factory=set)
 
 
 def _collect(dep: Deployment, views: dict[str, NodeView], seen: int) -> int:
@@ -44,17 +46,24 @@ def _collect(dep: Deployment, views: dict[str, NodeView], seen: int) -> int:
         if parts[2] == "data":
             v.data += 1
             v.values = rec
+            v.readings |= {int(val) for k, val in _seqs(m.payload)}
         elif parts[2] == "health":
             v.health += 1
+            v.queued = rec.get("queued")
             s = [f"{k.split('/')[1]}: {val}" for k, val in rec.items()
                  if k.endswith("/status") and val != "ok"]
             v.sensor = s[0][:40] if s else "all ok"
     return seen + len(new)
 
 
+def _seqs(payload: bytes) -> list[tuple[str, float]]:
+    """The (name, value) of every `seq` record in a data pack: one per reading."""
+    return [(r["n"], r["value"]) for r in resolve(payload) if r["n"].endswith(":seq")]
+
+
 def _table(views: dict[str, NodeView], elapsed: float, duration: float, events: list[str]) -> str:
     lines = [f"stadsnod demo -- {elapsed:5.0f}/{duration:.0f} s  (Ctrl-C stops)", "",
-             f"{'node':<15}{'status':<8}{'data':>5}{'hlth':>5}  {'T Cel':>6} {'RH %':>6} "
+             f"{'node':<15}{'status':<8}{'read':>5}{'queue':>6}  {'T Cel':>6} {'RH %':>6} "
              f"{'p hPa':>7} {'CO2':>5} {'PM2.5':>6} {'qual':>5}  sensors"]
     for name, v in views.items():
         t = v.values.get("temperature")
@@ -68,10 +77,11 @@ def _table(views: dict[str, NodeView], elapsed: float, duration: float, events: 
         def f(x, scale=1.0, w=6, d=1):
             return f"{x / scale:{w}.{d}f}" if isinstance(x, (int, float)) else f"{'-':>{w}}"
 
-        lines.append(f"{name:<15}{v.status:<8}{v.data:>5}{v.health:>5}  {f(t)} {f(h)} "
+        queue = "-" if v.queued is None else str(v.queued)
+        lines.append(f"{name:<15}{v.status:<8}{len(v.readings):>5}{queue:>6}  {f(t)} {f(h)} "
                      f"{f(p, 100, 7)} {f(co2, 1, 5, 0)} {f(pm25, 1, 6)} {f(q, 1, 5, 2)}  "
                      f"{v.sensor}")
-    lines += ["", *events[-4:]]
+    lines += ["", *events[-6:]]
     return "\n".join(lines)
 
 
@@ -101,6 +111,10 @@ def run_demo(nodes: int = 3, duration: float = 60, interval: float = 5) -> None:
             n = dep.nodes[2]
             script.append([0.45, 0.7, lambda n=n: n.set_wifi(False),
                            lambda n=n: n.set_wifi(True), f"{ids[2]} loses Wi-Fi", "off"])
+        # the broker goes away for a while: every node keeps its readings on flash and drains
+        # the backlog once it is back
+        script.append([0.15, 0.3, dep.broker.stop, dep.broker.start,
+                       "the broker restarts (down for 15% of the run)", "off"])
         last_print = -10.0
         try:
             while (elapsed := time.time() - start) < duration:
@@ -132,10 +146,12 @@ def run_demo(nodes: int = 3, duration: float = 60, interval: float = 5) -> None:
         print("\n" + _table(views, time.time() - start, duration, events))
         print("\nsummary:")
         for name, v in views.items():
-            print(f"  {name}: {v.data} data packs, {v.health} health reports, "
-                  f"final status {v.status!r}")
-        total = sum(v.data for v in views.values())
-        print(f"  {total} data packs reached the broker; logs in {dep.dir}")
+            top = max(v.readings, default=0)
+            gaps = len(set(range(1, top + 1)) - v.readings)
+            print(f"  {name}: {len(v.readings)} readings in {v.data} packs (sequence 1..{top}, "
+                  f"{gaps} missing), {v.health} health reports, final status {v.status!r}")
+        total = sum(len(v.readings) for v in views.values())
+        print(f"  {total} readings reached the platform; logs in {dep.dir}")
 
 
 def run_broker(port: int = 8883) -> None:
