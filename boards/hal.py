@@ -36,7 +36,7 @@ class Board:
     def watchdog(self, timeout_ms):
         """The hardware watchdog, started; the timeout is capped at what the chip can count
         (RP2040: 8388 ms)."""
-        cap = self.spec.get("wdt_max_ms")
+        cap = __import__("chip_" + self.spec["chip"]).CHIP["wdt_max_ms"]
         return machine.WDT(0, timeout=min(timeout_ms, cap) if cap else timeout_ms)
 
     def unique_id(self):

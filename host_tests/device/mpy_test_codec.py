@@ -104,7 +104,7 @@ def test_senml_rejects_bad_names_and_relative_base_time():
 
 
 GOOD = {
-    "device_id": "sthlm-aq-0001", "board": "sim",
+    "device_id": "sthlm-aq-0001", "board": "host",
     "wifi": {"ssid": "city-iot"},
     "broker": {"host": "127.0.0.1", "server_hostname": "broker.example"},
     "sensors": [{"driver": "bme280", "bus": "i2c0", "address": 118}],

@@ -37,7 +37,7 @@ def _sensor(driver, address=None, **options):
         spec["address"] = address
     if options:
         spec["options"] = options
-    return Sensor(spec, Board("sim"), Log())
+    return Sensor(spec, Board("host"), Log())
 
 
 def _agg(*sensors):

@@ -33,6 +33,27 @@ def _broker(args: argparse.Namespace) -> None:
     run_broker(port=args.port)
 
 
+def _boards(args: argparse.Namespace) -> int:
+    from .boards import board_files, check, load_board
+
+    if args.action == "list":
+        for path in board_files():
+            b, _ = load_board(path)
+            heap = b["gc_heap_bytes"] // 1024
+            print(f"{b['name']:<9} {b['chip']:<8} {b['target']:<6} heap {heap:>5} KiB  "
+                  f"{b['title']}")
+        return 0
+    if not args.board:
+        raise ToolError("say which board: stadsnod boards check FILE (or a shipped board name)")
+    b, path = load_board(args.board)
+    problems = check(b)
+    for p in problems:
+        print(f"{path}: {p}")
+    if not problems:
+        print(f"{path}: ok ({b['title']})")
+    return 1 if problems else 0
+
+
 def _soak(args: argparse.Namespace) -> int:
     from .soak import print_soak, run_soak
 
@@ -69,6 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     br = sub.add_parser("broker", help="run the embedded broker in the foreground")
     br.add_argument("--port", type=int, default=8883)
     br.set_defaults(func=_broker)
+
+    bo = sub.add_parser("boards", help="list the shipped boards, or check a board file")
+    bo.add_argument("action", choices=["list", "check"])
+    bo.add_argument("board", nargs="?", help="board name or path to a board file (.py or .json)")
+    bo.set_defaults(func=_boards)
 
     so = sub.add_parser("soak", help="one node through a simulated day with broker outages; "
                                      "fails if a reading is lost")

@@ -28,7 +28,7 @@ def node_config(device_id: str, broker_port: int, ntp_port: int, *, interval_s: 
     """A node's config.json; `extra` adds or replaces top-level fields (watchdog_s, queue...)."""
     return {
         "device_id": device_id,
-        "board": "sim",
+        "board": "host",
         "topic_root": "stadsnod",
         "wifi": {"ssid": "stadsnod-sim", "psk": "not-a-real-secret"},
         "broker": {"host": "127.0.0.1", "port": broker_port, "server_hostname": hostname,
