@@ -33,6 +33,16 @@ class Board:
         self._buses[name] = bus
         return bus
 
+    def sensors(self):
+        """The sensors wired on this board, as config entries (used when config.json lists
+        none): adding a board is adding a file."""
+        out = []
+        for s in self.spec.get("sensors", ()):
+            s = dict(s)
+            s.setdefault("every_s", 5)
+            out.append(s)
+        return out
+
     def watchdog(self, timeout_ms):
         """The hardware watchdog, started; the timeout is capped at what the chip can count
         (RP2040: 8388 ms)."""

@@ -49,7 +49,8 @@ class Node:
         self.topic_health = prefix + "health"
         self.topic_cmd = prefix + "cmd"
         self.bn = senml.base_name(cfg["urn_pen"], self.id)
-        self.sensors = [Sensor(spec, board, log) for spec in cfg["sensors"]]
+        specs = cfg["sensors"] or board.sensors()  # config overrides the board's wiring
+        self.sensors = [Sensor(spec, board, log) for spec in specs]
         # Each record has one source: the first sensor in the config that measures it (list
         # the BME280 before the SCD4x, and temperature comes from the BME280).
         self.units = {}

@@ -129,12 +129,41 @@ class Pin:
                 self._irq(self)
 
 
+def _pin_id(p):
+    return getattr(p, "id", p)
+
+
+def _check_pins(kind, id, outputs=(), inputs=()):
+    """What the board's real port would refuse (ValueError), per the chip's capability table
+    (boards/chip_<chip>.py; the simulated world names the chip)."""
+    name = simworld.world().get("chip", "host")
+    chip = __import__("chip_" + name).CHIP
+    if id not in chip["ids"][kind]:
+        raise ValueError("%s(%s) does not exist on %s" % (kind.upper(), id, name))
+    for sig, p in outputs + inputs:
+        pin = _pin_id(p)
+        if pin is None:
+            continue
+        if pin not in chip["gpio"] or pin in chip["flash"]:
+            raise ValueError("invalid pin %s for %s %s" % (pin, kind, sig))
+        if (sig, p) in outputs and pin in chip["input_only"]:
+            raise ValueError("pin %s is input-only (%s %s)" % (pin, kind, sig))
+        fixed = chip.get("pins", {}).get("%s%d.%s" % (kind, id, sig))
+        if fixed is not None and pin not in fixed:
+            raise ValueError("pin %s cannot be %s%d %s" % (pin, kind, id, sig))
+    if kind == "i2s" and chip.get("i2s_ws_is_sck_plus_1"):
+        ws, sck = dict(outputs).get("ws"), dict(outputs).get("sck")
+        if _pin_id(ws) != _pin_id(sck) + 1:
+            raise ValueError("I2S ws must be sck + 1")
+
+
 class I2C:
     """An I2C controller; fake devices attach to bus ids and answer by address."""
 
     _buses = {}
 
     def __init__(self, id=0, *, scl=None, sda=None, freq=400000, timeout=50000):
+        _check_pins("i2c", id, outputs=(("scl", scl), ("sda", sda)))
         self.id = id
         self.freq = freq
         self.devices = I2C._buses.setdefault(id, {})
@@ -228,6 +257,7 @@ class UART:
 
     def __init__(self, id, baudrate=9600, bits=8, parity=None, stop=1, tx=None, rx=None,
                  timeout=0, rxbuf=256):
+        _check_pins("uart", id, outputs=(("tx", tx),), inputs=(("rx", rx),))
         self.id = id
         self.baudrate = baudrate
         self.timeout = timeout
@@ -294,6 +324,7 @@ class I2S:
 
     def __init__(self, id, *, sck=None, ws=None, sd=None, mode=0, bits=32, format=0, rate=16000,
                  ibuf=8192):
+        _check_pins("i2s", id, outputs=(("sck", sck), ("ws", ws)), inputs=(("sd", sd),))
         self.id = id
         self.bits = bits
         self.rate = rate

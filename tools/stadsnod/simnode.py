@@ -105,6 +105,39 @@ _EXIT_RESET, _EXIT_DEEPSLEEP = 3, 4
 _HARD_RESET, _WDT_RESET, _DEEPSLEEP_RESET = 2, 3, 4
 
 
+# The fake device standing in for each driver's part, with the options that make it that part.
+FAKE_FOR = {"bme280": ("bme280", {}), "bmp280": ("bme280", {"chip_id": 0x58}),
+            "scd4x": ("scd4x", {}), "sps30": ("sps30", {}), "sen5x": ("sen5x", {}),
+            "pms5003": ("pms5003", {})}
+
+
+def board_world(board: dict, index: int = 0, env: dict | None = None,
+                time_scale: float = 1.0) -> dict:
+    """Fake hardware wired exactly as a board file says: its chip (the fake machine checks
+    pins against that chip's table) and a fake part for every sensor, on the bus ids the
+    board gives."""
+    world = sim_world(index, env=env)
+    env = world["i2c"]["0"][0]["env"]
+    world["chip"] = board["chip"]
+    i2c: dict[str, list] = {}
+    uart: dict[str, dict] = {}
+    for s in board["sensors"]:
+        device, opts = FAKE_FOR[s["driver"]]
+        opts = dict(opts)
+        if device != "bme280":
+            opts["time_scale"] = time_scale
+        kind = s["bus"].rstrip("0123456789")
+        bus_id = str(board[kind][s["bus"]]["id"])
+        spec = {"device": device, "env": env, "options": opts}
+        if kind == "i2c":
+            i2c.setdefault(bus_id, []).append(dict(spec, address=s["address"]))
+        else:
+            uart[bus_id] = spec
+    world["i2c"] = i2c
+    world["uart"] = uart
+    return world
+
+
 @dataclass
 class SimNode:
     """One simulated board. Its launcher plays the hardware around the CPU: it reboots the node
@@ -137,7 +170,9 @@ class SimNode:
         return self
 
     def _launch(self, cause: int | None) -> None:
-        env = dict(os.environ, MICROPYPATH=micropypath(),
+        # The node's own lib/ comes before the build, as /lib does on a board's flash: what is
+        # deployed there (a board definition, say) is what the node runs.
+        env = dict(os.environ, MICROPYPATH=micropypath(self.dir / "lib"),
                    STADSNOD_SIM=str(self.dir / "sim.json"))
         if cause is not None:
             env["STADSNOD_RESET_CAUSE"] = str(cause)
