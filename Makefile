@@ -32,8 +32,9 @@ mosquitto:
 	  fi; \
 	fi
 
+# make build BOARD=picow checks that board's file and builds for its target only.
 build: $(STAMP)
-	$(BIN)/stadsnod build
+	$(BIN)/stadsnod build $(if $(BOARD),--board $(BOARD))
 
 test: $(STAMP) mosquitto build
 	$(BIN)/ruff check tools provisioning host_tests

@@ -147,3 +147,16 @@ def test_a_pin_the_chip_cannot_use_stops_the_sensor_not_the_node(make_node, plat
     h = platform.wait_for(lambda m: m.topic == "stadsnod/board-bad/health"
                           and "cannot be i2c0 sda" in m.payload.decode())
     assert "pin 6" in by_name(h[-1].payload)["sensor/bme280_0x76/status"]
+
+
+def test_memory_rule_flags_a_board_that_cannot_fit(tmp_path: Path) -> None:
+    from stadsnod.boards import memory_rule
+
+    board, _ = load_board("esp32")
+    budget = tmp_path / "heap-budget.json"
+    budget.write_text(json.dumps({"esp32:bme280": {"need": 150000, "peak": 190000,
+                                                    "fakes": 40000, "tls": 0}}))
+    problems = memory_rule(board, budget)
+    assert problems and "needs 150000 bytes" in problems[0] and "offers 111936" in problems[0]
+    board["sensors"].append({"driver": "scd4x", "bus": "i2c0", "address": 0x62})
+    assert memory_rule(board, budget) == []  # no measurement of that sensor set: no verdict

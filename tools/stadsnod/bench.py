@@ -110,6 +110,10 @@ def run_bench(cycles: int = 120) -> None:
     _progress("soak: a simulated day with 6 hours of broker outages")
     print_soak(run_soak())
     print(f"queue_capacity_hours_1min: {queue_default_capacity() / 60:.0f} hours")
+    from .budget import run_budget
+
+    for key, b in run_budget().items():
+        print(f"heap_headroom_bytes_{key.split(':')[0]}: {b['headroom']} bytes", flush=True)
     _progress(f"starting broker and one simulated node at heapsize={DEFAULT_HEAP}")
     r = heap_run(cycles)
     print(f"node_heap_peak_bytes: {r['peak']} bytes")

@@ -13,7 +13,7 @@ import operator
 from pathlib import Path
 from typing import Any
 
-from .paths import ROOT, ToolError
+from .paths import BUILD, ROOT, ToolError
 
 BOARDS = ROOT / "boards"
 # I2C addresses each part can answer at (BME280/BMP280 datasheets: 0x76 or 0x77 by SDO; SCD4x
@@ -169,7 +169,23 @@ def check(board: dict) -> list[str]:
                 problems.append(f"{what}: GPIO{pin} has no ADC on the {cname}")
     problems += _peripheral_rules(board, chip, cname)
     problems += _sensor_rules(board)
+    problems += memory_rule(board)
     return problems
+
+
+def memory_rule(board: dict, budget_file: Path = BUILD / "heap-budget.json") -> list[str]:
+    """Uses the last `make bench` measurement of a node with this board's name and sensor set
+    (build/heap-budget.json); without one there is nothing to hold the board to."""
+    key = board["name"] + ":" + ",".join(sorted(s.get("driver", "") for s in board["sensors"]))
+    try:
+        budget = json.loads(budget_file.read_text()).get(key)
+    except (OSError, ValueError):
+        return []
+    if not budget or board["gc_heap_bytes"] >= budget["need"]:
+        return []
+    return [f"memory: a node with these sensors needs {budget['need']} bytes of GC heap "
+            f"(measured peak {budget['peak']} - fakes {budget['fakes']} + TLS {budget['tls']}, "
+            f"on the 64-bit host) but the board offers {board['gc_heap_bytes']}"]
 
 
 def _peripheral_rules(board: dict, chip: dict, cname: str) -> list[str]:

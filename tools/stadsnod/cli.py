@@ -9,10 +9,22 @@ from pathlib import Path
 from .paths import ToolError
 
 
-def _build(args: argparse.Namespace) -> None:
+def _build(args: argparse.Namespace) -> int:
     from .build import build
 
-    build(args.target or None)
+    targets = args.target or None
+    if args.board:
+        from .boards import check, load_board
+
+        board, path = load_board(args.board)
+        problems = check(board)
+        if problems:
+            raise ToolError(f"board {path} fails the check; fix it first:\n  "
+                            + "\n  ".join(problems))
+        targets = [board["target"]]
+        print(f"board {board['name']} ({board['title']}): target {board['target']}")
+    build(targets)
+    return 0
 
 
 def _demo(args: argparse.Namespace) -> None:
@@ -75,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
 
     b = sub.add_parser("build", help="compile firmware, drivers and boards to .mpy")
     b.add_argument("target", nargs="*", choices=["unix", "esp32", "rp2", []])
+    b.add_argument("--board", help="check this board (name or file) and build for its target")
     b.set_defaults(func=_build)
 
     d = sub.add_parser("demo", help="a simulated deployment on the embedded broker")
