@@ -43,6 +43,15 @@ class Board:
             out.append(s)
         return out
 
+    def sensor_power(self, on=True):
+        """Switches the sensors' supply when the board has a switch; True if it did."""
+        spec = self.spec.get("sensor_power")
+        if not spec:
+            return False
+        level = spec["on"] if on else 1 - spec["on"]
+        self._power = machine.Pin(spec["pin"], machine.Pin.OUT, value=level)
+        return True
+
     def watchdog(self, timeout_ms):
         """The hardware watchdog, started; the timeout is capped at what the chip can count
         (RP2040: 8388 ms)."""

@@ -130,6 +130,8 @@ class Node:
         # contiguous KB, which a heap already churned by sampling may not have.
         gc.collect()
         self._try_tls()
+        if self.board.sensor_power(True):
+            await asyncio.sleep_ms(1000)  # SCD4x: 1000 ms from power-up to its first command
         self._start_watchdog()
         tasks = [asyncio.create_task(self._sampler(s)) for s in self.sensors]
         tasks.append(asyncio.create_task(self._aggregator()))

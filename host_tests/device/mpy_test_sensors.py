@@ -111,3 +111,14 @@ async def test_bad_options_are_a_status_not_a_crash():
     s = _sensor("bme280", 0x76, osrs_t=3)
     await s.sample(_agg(s), {})
     assert "osrs_t" in s.status and s.driver is None
+
+
+def test_board_switches_sensor_power_when_it_has_a_switch():
+    import simworld
+
+    simworld.set_world({"chip": "esp32s3"})
+    b = Board("esp32s3")
+    assert b.sensor_power(True) and b._power.value() == 1
+    assert b.sensor_power(False) and b._power.value() == 0
+    simworld.set_world({})
+    assert not Board("host").sensor_power(True)
