@@ -8,7 +8,6 @@ from micropython import const
 
 from sensirion import SensirionI2C
 from sensor_error import SensorError
-from time import ticks_add, ticks_diff, ticks_ms
 
 _START_PERIODIC = const(0x21B1)
 _START_LOW_POWER = const(0x21AC)
@@ -108,12 +107,7 @@ class SCD4x:
             await self._apply_pressure()
             # New data every 5 s (30 s in low-power mode); allow one period of slack.
             period = 30000 if self.state == LOW_POWER else 5000
-            deadline = ticks_add(ticks_ms(), 2 * period)
-            while not await self.data_ready():
-                if ticks_diff(deadline, ticks_ms()) <= 0:
-                    raise SensorError("SCD4x at 0x%02x: no data for %d s"
-                                      % (self.address, 2 * period // 1000))
-                await asyncio.sleep_ms(100)
+            await self.bus.wait_ready(self.data_ready, 2 * period)
         else:
             raise SensorError("SCD4x at 0x%02x: not measuring (%s); call start()"
                               % (self.address, self.state))

@@ -57,12 +57,7 @@ class SEN5x:
     async def measure(self):
         if not self.measuring:
             raise SensorError("SEN5x at 0x%02x: not measuring; call start()" % self.address)
-        for _ in range(30):  # new values every second
-            if await self.data_ready():
-                break
-            await asyncio.sleep_ms(100)
-        else:
-            raise SensorError("SEN5x at 0x%02x: no data for 3 s" % self.address)
+        await self.bus.wait_ready(self.data_ready, 3000)  # new values every second
         self.request()
         await asyncio.sleep_ms(20)
         self.read()

@@ -89,6 +89,15 @@ class SensirionI2C:
         await asyncio.sleep_ms(wait_ms)
         self.receive(words)
 
+    async def wait_ready(self, ready, limit_ms, step_ms=100):
+        """Polls `ready` (the driver's data-ready query) until it says yes, at most limit_ms."""
+        for _ in range(limit_ms // step_ms):
+            if await ready():
+                return
+            await asyncio.sleep_ms(step_ms)
+        raise SensorError("%s at 0x%02x: no data for %d s" % (self.NAME, self.address,
+                                                              limit_ms // 1000))
+
     def word(self, i):
         """Word i of the last response (big-endian)."""
         return (self._rx[3 * i] << 8) | self._rx[3 * i + 1]

@@ -94,12 +94,7 @@ class SPS30:
         if self.state != MEASURING:
             raise SensorError("SPS30 at 0x%02x: not measuring (%s); call start()"
                               % (self.address, self.state))
-        for _ in range(30):  # new values every second
-            if await self.data_ready():
-                break
-            await asyncio.sleep_ms(100)
-        else:
-            raise SensorError("SPS30 at 0x%02x: no data for 3 s" % self.address)
+        await self.bus.wait_ready(self.data_ready, 3000)  # new values every second
         self.request()
         await asyncio.sleep_ms(1)
         self.read()

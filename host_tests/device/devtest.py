@@ -34,3 +34,37 @@ class SpyI2C(machine.I2C):
     def writeto(self, addr, buf, stop=True):
         self.writes.append(bytes(buf).hex())
         return super().writeto(addr, buf, stop)
+
+
+async def raises_async(coro, words, cls=SensorError):
+    """Awaits coro; it must raise `cls` (a SensorError) whose message holds `words`."""
+    try:
+        await coro
+    except SensorError as e:
+        assert words in str(e), str(e)
+        assert isinstance(e, cls), (cls, e)
+        return e
+    raise AssertionError("no SensorError")
+
+
+FAULTS = (("nack", "no ACK"), ("stuck", "bus timeout"), ("unplugged", "no ACK"),
+          ("crc", "CRC error in word 0"), ("range", "out of range"))
+
+
+async def every_fault_path(dev, sensor, settle_ms):
+    """Each bus and part fault in turn must give its own SensorError (a ChecksumError for a
+    bad CRC), garbage must never get through, and the sensor must work again afterwards."""
+    from sensor_error import ChecksumError
+
+    await sensor.measure()
+    for fault, words in FAULTS:
+        dev.fault = fault
+        await asyncio.sleep_ms(settle_ms)
+        e = await raises_async(sensor.measure(), words)
+        assert isinstance(e, ChecksumError) == (fault == "crc"), (fault, e)
+    dev.fault = "garbage"
+    for _ in range(5):
+        await raises_async(sensor.measure(), "")
+    dev.fault = None
+    await asyncio.sleep_ms(settle_ms)
+    await sensor.measure()

@@ -9,6 +9,7 @@ import fake_pms5003
 import machine
 
 import pms5003
+from devtest import raises_async
 from sensor_error import ChecksumError, SensorError
 
 FAST = 0.02  # a frame every 46 ms instead of 2.3 s
@@ -35,14 +36,6 @@ def _setup(passive=False, **kw):
     return dev, pms5003.PMS5003(machine.UART(1), passive=passive, **kw)
 
 
-async def _raises(coro, words, cls=SensorError):
-    try:
-        await coro
-    except SensorError as e:
-        assert words in str(e), str(e)
-        assert isinstance(e, cls), (cls, e)
-        return e
-    raise AssertionError("no SensorError")
 
 
 async def test_captured_frames_decode_like_the_reference():
@@ -88,7 +81,7 @@ async def test_sleep_wake_and_warm_up_flag():
     assert s.warming_up
     await s.sleep()
     assert dev.asleep
-    await _raises(s.measure(), "asleep")
+    await raises_async(s.measure(), "asleep")
     await s.wake()
     assert s.warming_up and not dev.asleep
     await s.measure()
@@ -116,9 +109,9 @@ async def test_faults_every_path():
     dev, s = _setup()
     await s.start()
     dev.fault = "crc"
-    await _raises(s.measure(), "bad checksum", ChecksumError)
+    await raises_async(s.measure(), "bad checksum", ChecksumError)
     dev.fault = "range"
-    await _raises(s.measure(), "out of range")
+    await raises_async(s.measure(), "out of range")
     dev.fault = "unplugged"
     await asyncio.sleep_ms(100)
     try:
@@ -126,7 +119,7 @@ async def test_faults_every_path():
             pass
     except SensorError:
         pass
-    await _raises(s.measure(), "no data")
+    await raises_async(s.measure(), "no data")
     dev.fault = None
     await s.measure()
     assert s.pm25 == 9
@@ -137,7 +130,7 @@ async def test_pure_noise_is_named():
     dev.asleep = True
     dev.queue = bytearray()
     dev.feed(bytes(range(0x50, 0x90)) * 3)
-    await _raises(s.measure(), "bytes of noise")
+    await raises_async(s.measure(), "bytes of noise")
 
 
 def test_no_uart_is_a_clear_error():

@@ -11,8 +11,8 @@ import machine
 
 import scd4x
 import sensirion
-from devtest import SpyI2C, expect_sensor_error, run
-from sensor_error import ChecksumError, SensorError
+from devtest import SpyI2C, every_fault_path, expect_sensor_error, raises_async
+from sensor_error import SensorError
 
 FAST = 0.02  # measurement period 5 s -> 100 ms; command execution times stay real
 
@@ -79,24 +79,17 @@ async def test_single_shot_scd41_and_refused_on_scd40():
     assert s.co2 == 612 and "219d" in bus.writes
     dev, bus, s = _setup(variant="scd40", single_shot=True)
     await s.start()
-    await _raises_async(s.measure(), "no ACK")
+    await raises_async(s.measure(), "no ACK")
 
 
-async def _raises_async(coro, words):
-    try:
-        await coro
-    except SensorError as e:
-        assert words in str(e), str(e)
-        return e
-    raise AssertionError("no SensorError")
 
 
 async def test_state_rules_driver_and_sensor():
     dev, bus, s = _setup()
     await s.start()
     # The driver refuses settings while measuring, naming the rule...
-    await _raises_async(s.set_temperature_offset(5.4), "not allowed while measuring")
-    await _raises_async(s.persist_settings(), "not allowed while measuring")
+    await raises_async(s.set_temperature_offset(5.4), "not allowed while measuring")
+    await raises_async(s.persist_settings(), "not allowed while measuring")
     # ...and so does the sensor itself (no ACK), if anything sends one anyway.
     try:
         bus.writeto(0x62, bytes.fromhex("241d07e648"))
@@ -158,7 +151,7 @@ async def test_forced_recalibration():
     # right after power-up with no measurement the sensor reports failure (0xFFFF)
     fresh = fake_scd4x.Device(envmodel.Environment(), time_scale=FAST)
     machine.I2C.attach(0, 0x62, fresh)
-    await _raises_async(s.forced_recalibration(480), "forced recalibration failed")
+    await raises_async(s.forced_recalibration(480), "forced recalibration failed")
     machine.I2C.attach(0, 0x62, dev)
     assert await s.forced_recalibration(400) == 400 - 612
     await s.start_periodic()
@@ -172,7 +165,7 @@ async def test_power_down_and_wake_up():
     await s.stop()
     await s.power_down()
     assert dev.state == "asleep"
-    await _raises_async(s.measure(), "not measuring")
+    await raises_async(s.measure(), "not measuring")
     try:
         bus.writeto(0x62, b"\x36\x82")
         raise AssertionError("asleep sensor answered")
@@ -196,16 +189,7 @@ async def test_node_reboot_while_sensor_measures():
 async def test_faults_every_path():
     dev, bus, s = _setup()
     await s.start()
-    await s.measure()
-    for fault, words in (("nack", "no ACK"), ("stuck", "bus timeout"), ("unplugged", "no ACK"),
-                         ("crc", "CRC error in word 0"), ("range", "out of range")):
-        dev.fault = fault
-        await asyncio.sleep_ms(120)
-        e = await _raises_async(s.measure(), words)
-        assert isinstance(e, ChecksumError) == (fault == "crc"), (fault, e)
-    dev.fault = None
-    await s.measure()
-    assert s.co2 == 612
+    await every_fault_path(dev, s, 120)
 
 
 async def test_garbage_bytes_never_crash():

@@ -9,8 +9,7 @@ import fake_sps30
 import machine
 
 import sen5x
-from devtest import expect_sensor_error
-from sensor_error import ChecksumError, SensorError
+from devtest import every_fault_path, expect_sensor_error, raises_async
 
 FAST = 0.05
 
@@ -24,13 +23,6 @@ def _setup(variant="SEN55"):
     return dev, sen5x.SEN5x(machine.I2C(0))
 
 
-async def _raises(coro, words):
-    try:
-        await coro
-    except SensorError as e:
-        assert words in str(e), str(e)
-        return e
-    raise AssertionError("no SensorError")
 
 
 async def test_scaling_of_each_word():
@@ -71,34 +63,23 @@ async def test_variants_without_gas_or_rht():
 
 async def test_an_sps30_at_0x69_is_named():
     machine.I2C.attach(0, 0x69, fake_sps30.Device(envmodel.Environment()))
-    await _raises(sen5x.SEN5x(machine.I2C(0)).start(), "SPS30 also answers")
+    await raises_async(sen5x.SEN5x(machine.I2C(0)).start(), "SPS30 also answers")
 
 
 async def test_state_rules():
     dev, s = _setup()
-    await _raises(s.measure(), "not measuring")
-    await _raises(s.clean_fan(), "not allowed while idle")
+    await raises_async(s.measure(), "not measuring")
+    await raises_async(s.clean_fan(), "not allowed while idle")
     await s.start()
     await s.clean_fan()
     await s.stop()
-    await _raises(s.measure(), "not measuring")
+    await raises_async(s.measure(), "not measuring")
 
 
 async def test_faults_every_path():
     dev, s = _setup()
     await s.start()
-    await s.measure()
-    for fault, words in (("nack", "no ACK"), ("stuck", "bus timeout"), ("unplugged", "no ACK"),
-                         ("crc", "CRC error in word 0"), ("range", "out of range")):
-        dev.fault = fault
-        await asyncio.sleep_ms(60)
-        e = await _raises(s.measure(), words)
-        assert isinstance(e, ChecksumError) == (fault == "crc"), (fault, e)
-    dev.fault = "garbage"
-    for _ in range(5):
-        await _raises(s.measure(), "")
-    dev.fault = None
-    await s.measure()
+    await every_fault_path(dev, s, 60)
 
 
 def test_absent_sensor_is_a_clear_error():

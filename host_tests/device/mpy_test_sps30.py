@@ -11,8 +11,7 @@ import fake_sps30
 import machine
 
 import sps30
-from devtest import SpyI2C, expect_sensor_error
-from sensor_error import ChecksumError, SensorError
+from devtest import SpyI2C, every_fault_path, expect_sensor_error, raises_async
 
 FAST = 0.05  # new data every 50 ms instead of 1 s
 
@@ -54,13 +53,6 @@ def _setup(env=None, **kw):
     return dev, bus, sps30.SPS30(bus, **kw)
 
 
-async def _raises(coro, words):
-    try:
-        await coro
-    except SensorError as e:
-        assert words in str(e), str(e)
-        return e
-    raise AssertionError("no SensorError")
 
 
 async def test_captured_readings_decode_like_the_reference():
@@ -99,12 +91,12 @@ async def test_reads_wait_for_data_ready():
 async def test_state_rules():
     dev, bus, s = _setup()
     await s.start()
-    await _raises(s.sleep(), "not allowed while measuring")
+    await raises_async(s.sleep(), "not allowed while measuring")
     await s.clean_fan()
     assert dev.fan_cleanings == 1
     await s.stop()
-    await _raises(s.clean_fan(), "not allowed while idle")
-    await _raises(s.measure(), "not measuring")
+    await raises_async(s.clean_fan(), "not allowed while idle")
+    await raises_async(s.measure(), "not measuring")
     await s.sleep()
     try:  # asleep, the interface is off
         bus.writeto(0x69, b"\xd1\x00")
@@ -134,24 +126,13 @@ async def test_node_reboot_while_measuring_or_asleep():
 async def test_a_sen5x_at_0x69_is_named():
     machine.I2C.attach(0, 0x69, fake_sen5x.Device(envmodel.Environment()))
     s = sps30.SPS30(machine.I2C(0))
-    await _raises(s.start(), "SEN5x also answers")
+    await raises_async(s.start(), "SEN5x also answers")
 
 
 async def test_faults_every_path():
     dev, bus, s = _setup()
     await s.start()
-    await s.measure()
-    for fault, words in (("nack", "no ACK"), ("stuck", "bus timeout"), ("unplugged", "no ACK"),
-                         ("crc", "CRC error in word 0"), ("range", "out of range")):
-        dev.fault = fault
-        await asyncio.sleep_ms(60)
-        e = await _raises(s.measure(), words)
-        assert isinstance(e, ChecksumError) == (fault == "crc"), (fault, e)
-    dev.fault = "garbage"
-    for _ in range(5):
-        await _raises(s.measure(), "")
-    dev.fault = None
-    await s.measure()
+    await every_fault_path(dev, s, 60)
 
 
 def test_absent_sensor_is_a_clear_error():

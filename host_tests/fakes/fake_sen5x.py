@@ -3,14 +3,14 @@
 # the first measurement, NOx for its first ~10 s, and what the variant does not measure.
 import time
 
-from fakesensirion import CommandDevice
+from fakesensirion import PeriodicDevice
 from fake_sps30 import _text_words
 
 _NO_U16 = 0xFFFF
 _NO_I16 = 0x7FFF
 
 
-class Device(CommandDevice):
+class Device(PeriodicDevice):
     COMMANDS = {
         0x0021: (50, 0, "start"),
         0x0104: (200, 0, "stop"),
@@ -25,16 +25,13 @@ class Device(CommandDevice):
     }
 
     def __init__(self, env, variant="SEN55", serial="E1A2B3C4D5E6F708", time_scale=1.0):
-        super().__init__(time_scale)
+        super().__init__(time_scale, empty=[_NO_U16] * 4 + [_NO_I16] * 4)
         self.env = env
         self.variant = variant
         self.serial_text = serial
         self.measuring = False
         self.raw_override = None  # eight words to answer with
         self._started = None
-        self._next_at = None
-        self._data = None
-        self._last = [_NO_U16] * 4 + [_NO_I16] * 4
 
     def accepts(self, cmd):
         if cmd in (0x0104, 0x5607):
@@ -42,11 +39,6 @@ class Device(CommandDevice):
         if cmd == 0x0021:
             return not self.measuring
         return True
-
-    def _tick(self):
-        if self._next_at is not None and time.ticks_diff(self.now(), self._next_at) >= 0:
-            self._data = self._sample()
-            self._next_at = time.ticks_add(self.now(), int(1000 * self.time_scale))
 
     def _sample(self):
         if self.raw_override:
@@ -68,22 +60,11 @@ class Device(CommandDevice):
     def start(self):
         self.measuring = True
         self._started = self.now()
-        self._next_at = time.ticks_add(self.now(), int(1000 * self.time_scale))
+        self.start_measuring()
 
     def stop(self):
         self.measuring = False
-        self._next_at = None
-        self._data = None
-
-    def data_ready(self):
-        self._tick()
-        return [1 if self._data else 0]
-
-    def read_values(self):
-        self._tick()
-        if self._data:
-            self._last, self._data = self._data, None
-        return self._last
+        self.stop_measuring()
 
     def fan_clean(self):
         pass

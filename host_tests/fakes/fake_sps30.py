@@ -2,15 +2,14 @@
 # rules, big-endian float output with per-word CRCs, new data every second, the two-step wake-up,
 # auto-clean interval, serial, product type and firmware version.
 import struct
-import time
 
-from fakesensirion import CommandDevice
+from fakesensirion import PeriodicDevice
 
 _IN_ANY = (0xD002, 0xD033, 0xD100, 0xD206, 0xD304, 0x8004)
 _MEASURING_ONLY = (0x0104, 0x0202, 0x0300, 0x5607)
 
 
-class Device(CommandDevice):
+class Device(PeriodicDevice):
     COMMANDS = {
         0x0010: (20, 1, "start"),
         0x0104: (20, 0, "stop"),
@@ -28,7 +27,7 @@ class Device(CommandDevice):
     }
 
     def __init__(self, env, serial="F4A1E3B0C2D5E6F7", firmware=(2, 2), time_scale=1.0):
-        super().__init__(time_scale)
+        super().__init__(time_scale, empty=[0] * 20)
         self.env = env
         self.serial_text = serial
         self.firmware = firmware
@@ -37,9 +36,6 @@ class Device(CommandDevice):
         self.fan_cleanings = 0
         self.raw_override = None  # 40 data bytes to answer with (e.g. a captured reading)
         self._iface_on = True
-        self._data = None
-        self._last = [0] * 20
-        self._next_at = None
 
     def accepts(self, cmd):
         if self.state == "asleep":
@@ -54,11 +50,6 @@ class Device(CommandDevice):
         if cmd in _MEASURING_ONLY:
             return self.state == "measuring"
         return self.state == "idle"  # start, sleep
-
-    def _tick(self):
-        if self._next_at is not None and time.ticks_diff(self.now(), self._next_at) >= 0:
-            self._data = self._sample()
-            self._next_at = time.ticks_add(self.now(), int(1000 * self.time_scale))
 
     def _sample(self):
         if self.raw_override:
@@ -81,22 +72,11 @@ class Device(CommandDevice):
         if fmt != 0x0300:
             return None
         self.state = "measuring"
-        self._next_at = time.ticks_add(self.now(), int(1000 * self.time_scale))
+        self.start_measuring()
 
     def stop(self):
         self.state = "idle"
-        self._next_at = None
-        self._data = None
-
-    def data_ready(self):
-        self._tick()
-        return [1 if self._data else 0]
-
-    def read_values(self):
-        self._tick()
-        if self._data:  # a read without new data gets the previous values again
-            self._last, self._data = self._data, None
-        return self._last
+        self.stop_measuring()
 
     def sleep(self):
         if self.firmware[0] < 2:

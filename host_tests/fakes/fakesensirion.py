@@ -91,3 +91,41 @@ class CommandDevice(Faultable):
             out[2] ^= 0x5A
         self.response = None
         return bytes(out)
+
+
+class PeriodicDevice(CommandDevice):
+    """A device that measures every PERIOD_MS once started: a data-ready word, and a read that
+    gets the newest values (or the previous ones again when nothing new came)."""
+
+    PERIOD_MS = 1000
+
+    def __init__(self, time_scale=1.0, empty=None):
+        super().__init__(time_scale)
+        self._data = None
+        self._last = empty  # what a read before the first measurement gets
+        self._next_at = None
+
+    def _sample(self):
+        raise NotImplementedError
+
+    def start_measuring(self):
+        self._next_at = time.ticks_add(self.now(), int(self.PERIOD_MS * self.time_scale))
+
+    def stop_measuring(self):
+        self._next_at = None
+        self._data = None
+
+    def _tick(self):
+        if self._next_at is not None and time.ticks_diff(self.now(), self._next_at) >= 0:
+            self._data = self._sample()
+            self._next_at = time.ticks_add(self.now(), int(self.PERIOD_MS * self.time_scale))
+
+    def data_ready(self):
+        self._tick()
+        return [1 if self._data else 0]
+
+    def read_values(self):
+        self._tick()
+        if self._data:
+            self._last, self._data = self._data, None
+        return self._last
