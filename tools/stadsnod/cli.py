@@ -39,10 +39,72 @@ def _bench(args: argparse.Namespace) -> None:
     run_bench(cycles=args.cycles)
 
 
-def _broker(args: argparse.Namespace) -> None:
+def _broker(args: argparse.Namespace) -> int:
+    if args.action == "config":
+        from .city import City, pki_dir
+
+        city = City(pki_dir(args.pki))
+        conf = city.broker_config(Path(args.out), args.port)
+        print(f"wrote {conf} (start it: mosquitto -c {conf}); revocations update its CRL and "
+              "reload it")
+        return 0
     from .demo import run_broker
 
     run_broker(port=args.port)
+    return 0
+
+
+def _pki(args: argparse.Namespace) -> int:
+    from .city import City, pki_dir
+
+    folder = pki_dir(args.dir)
+    if args.action == "init":
+        City.init(folder, args.broker_host, args.broker_port, args.topic_root)
+        print(f"PKI made in {folder}: root CA, issuing CA, broker and platform certificates, "
+              f"bundle-signing key; technicians' bundle key in {folder}/technician-bundle.key. "
+              "Export the root key next: stadsnod pki export-root-key FILE --remove")
+        return 0
+    city = City(folder)
+    if args.action == "audit":
+        problems = city.registry.verify()
+        for e in city.registry.audit():
+            print(f"{e['seq']:>5} {e['at']} {e['who']:<12} {e['action']:<14} {e['detail']}")
+        for p in problems:
+            print(f"AUDIT LOG DAMAGED: {p}", file=sys.stderr)
+        if not problems:
+            print(f"audit log intact ({len(city.registry.audit())} entries, hash chain and "
+                  "head agree)")
+        return 1 if problems else 0
+    if not args.file:
+        raise ToolError("say where to: stadsnod pki export-root-key FILE [--remove]")
+    city.authority.export_root_key(Path(args.file), remove=args.remove)
+    city.registry.note("export-root-key", {"removed": args.remove})
+    print(f"root CA key exported to {args.file} (still passphrase-encrypted)"
+          + ("; removed from the PKI folder" if args.remove else ""))
+    return 0
+
+
+def _device(args: argparse.Namespace) -> int:
+    from .city import City, pki_dir
+
+    city = City(pki_dir(args.pki))
+    if args.action == "list":
+        for d in city.registry.devices():
+            print(f"{d['id']:<24} {d['state']:<10} serial {int(d['serial']):x}  expires "
+                  f"{d['expires']}  {d['board']} {d['location']}")
+        return 0
+    if not args.ids:
+        raise ToolError(f"name the device(s): stadsnod device {args.action} ID ...")
+    if args.action == "issue":
+        city.issue(args.ids, Path(args.out), board=args.board, location=args.location)
+    elif args.action == "revoke":
+        for i in args.ids:
+            crl = city.revoke(i)
+            print(f"{i}: revoked; CRL {crl} (the broker reloads it if configured here)")
+    else:
+        for i in args.ids:
+            print(f"{i}: new bundle {city.rotate(i, Path(args.out))}; old certificate revoked")
+    return 0
 
 
 def _boards(args: argparse.Namespace) -> int:
@@ -100,9 +162,36 @@ def main(argv: list[str] | None = None) -> int:
     be.add_argument("--cycles", type=int, default=120)
     be.set_defaults(func=_bench)
 
-    br = sub.add_parser("broker", help="run the embedded broker in the foreground")
+    br = sub.add_parser("broker", help="run the embedded broker, or write the city broker's "
+                                       "configuration from the PKI")
+    br.add_argument("action", nargs="?", choices=["run", "config"], default="run")
     br.add_argument("--port", type=int, default=8883)
+    br.add_argument("--out", default="broker", help="config: folder to write")
+    br.add_argument("--pki", help="PKI folder (default $STADSNOD_PKI or ./city-pki)")
     br.set_defaults(func=_broker)
+
+    pk = sub.add_parser("pki", help="city IT: make the PKI, check the audit log, take the root "
+                                    "key offline (passphrase from $STADSNOD_PKI_PASSPHRASE or a "
+                                    "prompt)")
+    pk.add_argument("action", choices=["init", "audit", "export-root-key"])
+    pk.add_argument("file", nargs="?", help="export-root-key: where to write the key")
+    pk.add_argument("--dir", help="PKI folder (default $STADSNOD_PKI or ./city-pki)")
+    pk.add_argument("--verify", action="store_true", help="audit: check the hash chain "
+                                                          "(always done)")
+    pk.add_argument("--remove", action="store_true", help="export-root-key: then delete it here")
+    pk.add_argument("--broker-host", default="127.0.0.1")
+    pk.add_argument("--broker-port", type=int, default=8883)
+    pk.add_argument("--topic-root", default="stadsnod")
+    pk.set_defaults(func=_pki)
+
+    dv = sub.add_parser("device", help="city IT: issue, revoke, rotate and list device identities")
+    dv.add_argument("action", choices=["issue", "revoke", "rotate", "list"])
+    dv.add_argument("ids", nargs="*", metavar="ID")
+    dv.add_argument("--pki", help="PKI folder (default $STADSNOD_PKI or ./city-pki)")
+    dv.add_argument("--out", default="bundles", help="issue/rotate: folder for the bundles")
+    dv.add_argument("--board", default="")
+    dv.add_argument("--location", default="")
+    dv.set_defaults(func=_device)
 
     bo = sub.add_parser("boards", help="list the shipped boards, or check a board file")
     bo.add_argument("action", choices=["list", "check"])
@@ -135,6 +224,15 @@ def main(argv: list[str] | None = None) -> int:
     except ToolError as e:
         print(f"stadsnod: {e}", file=sys.stderr)
         return 1
+    except Exception as e:
+        from provisioning.authority import PKIError
+        from provisioning.bundle import BundleError
+        from provisioning.registry import RegistryError
+
+        if isinstance(e, (PKIError, RegistryError, BundleError)):
+            print(f"stadsnod: {e}", file=sys.stderr)
+            return 1
+        raise
     except KeyboardInterrupt:
         return 130
     return code or 0

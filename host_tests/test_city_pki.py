@@ -1,0 +1,244 @@
+"""City IT's PKI, registry and audit log, against real mosquitto configured by
+`stadsnod broker config`: bundles that refuse tampering, revocation that the broker enforces
+after a reload, expired and foreign certificates refused, the ACL, an audit log that shows
+tampering, no secret in any output, and a registry that survives a crash."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import os
+import socket
+import sqlite3
+import ssl
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from stadsnod.city import BUNDLE_KEY_FILE, City, wait_refused
+from stadsnod.paths import ROOT, mosquitto
+
+from provisioning.authority import Authority, PKIError
+from provisioning.bundle import BundleError, open_bundle, seal
+from provisioning.registry import Registry
+
+SECRET = "correct horse battery staple"
+
+
+@pytest.fixture
+def city(tmp_path, monkeypatch):
+    monkeypatch.setenv("STADSNOD_PKI_PASSPHRASE", SECRET)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    c = City.init(tmp_path / "pki", "127.0.0.1", port, "stadsnod")
+    c.issue(["aq-0001", "aq-0002"], tmp_path / "bundles", board="picow", location="Slussen",
+            progress=lambda _m: None)
+    conf = c.broker_config(tmp_path / "broker", port)
+    proc = subprocess.Popen([mosquitto(), "-c", str(conf)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    c.port = port
+    c.tmp = tmp_path
+    yield c
+    proc.terminate()
+    proc.wait(5)
+    c.close()
+
+
+def bundle(city, device_id: str) -> dict:
+    key = bytes.fromhex((city.dir / BUNDLE_KEY_FILE).read_text())
+    pub = (city.dir / "bundle-signing.pub.pem").read_bytes()
+    return open_bundle((city.tmp / "bundles" / f"{device_id}.bundle").read_bytes(), key, pub)
+
+
+def pem_files(folder: Path, contents: dict) -> tuple[Path, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    cert = x509.load_der_x509_certificate(base64.b64decode(contents["cert"]))
+    key = serialization.load_der_private_key(base64.b64decode(contents["key"]), None)
+    (folder / "c.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (folder / "k.pem").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    return folder / "c.pem", folder / "k.pem"
+
+
+def tls_connect(city, cert: Path, key: Path) -> None:
+    """A TLS 1.2 handshake with the city broker; raises OSError when the broker refuses."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(city.dir / "root-ca.pem")
+    ctx.load_cert_chain(cert, key)
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    with socket.create_connection(("127.0.0.1", city.port), timeout=5) as s:
+        with ctx.wrap_socket(s, server_hostname="broker.stadsnod.local") as t:
+            t.sendall(b"\x10\x00")  # any bytes: a refused session fails here at the latest
+            t.recv(1)
+
+
+def test_bundle_holds_the_devices_identity(city):
+    b = bundle(city, "aq-0001")
+    cert = x509.load_der_x509_certificate(base64.b64decode(b["cert"]))
+    key = serialization.load_der_private_key(base64.b64decode(b["key"]), None)
+    assert cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value == "aq-0001"
+    assert cert.public_key().public_numbers() == key.public_key().public_numbers()
+    assert b["broker"]["port"] == city.port and b["topic_root"] == "stadsnod"
+    root = x509.load_der_x509_certificate(base64.b64decode(b["ca"]))
+    assert root.subject == city.authority.cert("root-ca").subject
+
+
+def test_tampered_forged_or_wrongly_keyed_bundles_are_refused(city):
+    raw = json.loads((city.tmp / "bundles" / "aq-0001.bundle").read_bytes())
+    key = bytes.fromhex((city.dir / BUNDLE_KEY_FILE).read_text())
+    pub = (city.dir / "bundle-signing.pub.pem").read_bytes()
+    ct = bytearray(base64.b64decode(raw["ciphertext"]))
+    ct[10] ^= 1
+    altered = dict(raw, ciphertext=base64.b64encode(bytes(ct)).decode())
+    with pytest.raises(BundleError, match="signature is not city IT's"):
+        open_bundle(json.dumps(altered).encode(), key, pub)
+    renamed = dict(raw, device_id="aq-0002")  # someone else's bundle passed off as this one
+    with pytest.raises(BundleError, match="signature"):
+        open_bundle(json.dumps(renamed).encode(), key, pub)
+    forged = seal("aq-0001", {"device_id": "aq-0001"}, key, ec.generate_private_key(ec.SECP256R1()))
+    with pytest.raises(BundleError, match="signature"):
+        open_bundle(forged, key, pub)
+    with pytest.raises(BundleError, match="bundle key does not open"):
+        open_bundle(json.dumps(raw).encode(), os.urandom(32), pub)
+
+
+def test_revoked_device_is_refused_once_the_broker_reloads(city):
+    c1, k1 = pem_files(city.tmp / "d1", bundle(city, "aq-0001"))
+    c2, k2 = pem_files(city.tmp / "d2", bundle(city, "aq-0002"))
+    tls_connect(city, c1, k1)
+    city.revoke("aq-0001")  # CRL to the broker's folder, SIGHUP through its pid file
+    took = wait_refused(lambda: tls_connect(city, c1, k1), timeout=20)
+    assert took < 20
+    tls_connect(city, c2, k2)  # the others carry on
+    assert city.registry.get("aq-0001")["state"] == "revoked"
+    crl = x509.load_pem_x509_crl((city.dir / "crl.pem").read_bytes())
+    assert crl.get_revoked_certificate_by_serial_number(
+        int(city.registry.get("aq-0001")["serial"])) is not None
+
+
+def test_rotation_gives_a_new_identity_and_retires_the_old(city):
+    old = pem_files(city.tmp / "old", bundle(city, "aq-0002"))
+    city.rotate("aq-0002", city.tmp / "bundles")
+    new = pem_files(city.tmp / "new", bundle(city, "aq-0002"))
+    wait_refused(lambda: tls_connect(city, *old), timeout=20)
+    tls_connect(city, *new)
+
+
+def test_expired_and_foreign_certificates_are_refused(city, tmp_path):
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    expired = city.authority.issue("aq-0009", ExtendedKeyUsageOID.CLIENT_AUTH, days=1,
+                                   not_before=dt.datetime.now(dt.UTC) - dt.timedelta(days=3))
+    foreign_city = Authority.init(tmp_path / "other", SECRET.encode(), "broker.stadsnod.local")
+    foreign = foreign_city.issue("aq-0001")
+    for name, ident in (("expired", expired), ("foreign", foreign)):
+        der = ident.cert.public_bytes(serialization.Encoding.DER)
+        contents = {"cert": base64.b64encode(der).decode(),
+                    "key": base64.b64encode(ident.key_der()).decode()}
+        with pytest.raises(OSError):
+            tls_connect(city, *pem_files(tmp_path / name, contents))
+
+
+def test_acl_keeps_nodes_in_their_own_topics(city):
+    import paho.mqtt.client as mqtt
+
+    got = []
+    plat = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="platform-test")
+    plat.tls_set(ca_certs=str(city.dir / "root-ca.pem"), certfile=str(city.dir / "platform.pem"),
+                 keyfile=str(city.dir / "platform.key"))
+    plat.on_message = lambda _c, _u, m: got.append(m.topic)
+    plat.connect("127.0.0.1", city.port)
+    plat.subscribe("stadsnod/#", qos=1)
+    plat.loop_start()
+    c, k = pem_files(city.tmp / "acl", bundle(city, "aq-0001"))
+    node = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="aq-0001")
+    node.tls_set(ca_certs=str(city.dir / "root-ca.pem"), certfile=str(c), keyfile=str(k))
+    node.connect("127.0.0.1", city.port)
+    node.loop_start()
+    time.sleep(0.5)
+    node.publish("stadsnod/aq-0002/data", b"[]", qos=1).wait_for_publish(5)
+    node.publish("stadsnod/aq-0001/data", b"[]", qos=1).wait_for_publish(5)
+    time.sleep(1)
+    node.loop_stop()
+    plat.loop_stop()
+    assert got == ["stadsnod/aq-0001/data"], got
+
+
+def test_audit_log_shows_tampering_and_truncation(city):
+    city.revoke("aq-0002")
+    assert city.registry.verify() == []
+    db = city.dir / "registry.db"
+    with sqlite3.connect(db) as c:
+        c.execute("UPDATE audit SET detail = replace(detail, 'Slussen', 'Nowhere') WHERE seq=2")
+    assert any("altered" in p for p in Registry(db).verify())
+    with sqlite3.connect(db) as c:
+        c.execute("UPDATE audit SET detail = replace(detail, 'Nowhere', 'Slussen') WHERE seq=2")
+        c.execute("DELETE FROM audit WHERE seq = (SELECT max(seq) FROM audit)")
+    assert any("cut off" in p for p in Registry(db).verify())
+    r = subprocess.run([sys.executable, "-m", "stadsnod.cli", "pki", "audit", "--verify",
+                        "--dir", str(city.dir)], capture_output=True, text=True,
+                       env=dict(os.environ, PYTHONPATH=f"{ROOT / 'tools'}:{ROOT}"))
+    assert r.returncode == 1 and "AUDIT LOG DAMAGED" in r.stderr
+
+
+def test_no_secret_leaves_the_pki(city, tmp_path):
+    r = subprocess.run([sys.executable, "-m", "stadsnod.cli", "device", "issue", "aq-0100",
+                        "--pki", str(city.dir), "--out", str(tmp_path / "b")],
+                       capture_output=True, text=True,
+                       env=dict(os.environ, PYTHONPATH=f"{ROOT / 'tools'}:{ROOT}"))
+    assert r.returncode == 0, r.stderr
+    secrets = [SECRET.encode(), b"PRIVATE KEY"]
+    for d in ("aq-0001", "aq-0002"):
+        secrets.append(bundle(city, d)["key"].encode())
+        secrets.append(base64.b64decode(bundle(city, d)["key"]))
+    places = {"command output": (r.stdout + r.stderr).encode(),
+              "registry": (city.dir / "registry.db").read_bytes(),
+              "broker log": (city.tmp / "broker" / "mosquitto.log").read_bytes()}
+    for where, data in places.items():
+        for s in secrets:
+            assert s not in data, f"a secret in the {where}"
+    bundle_text = (tmp_path / "b" / "aq-0100.bundle").read_bytes()
+    assert b"PRIVATE" not in bundle_text and b"BEGIN" not in bundle_text  # encrypted inside
+
+
+def test_registry_survives_a_crash_mid_transaction(city):
+    db = city.dir / "registry.db"
+    code = (f"import os, datetime as dt\nfrom provisioning.registry import Registry\n"
+            f"r = Registry({str(db)!r})\n"
+            "with r.transaction() as c:\n"
+            "    c.execute(\"INSERT INTO devices VALUES "
+            "('aq-crash','','','','','','1','','issued')\")\n"
+            "    os._exit(9)\n")
+    r = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert r.returncode == 9
+    reg = Registry(db)
+    assert "aq-crash" not in [d["id"] for d in reg.devices()] and reg.verify() == []
+
+
+def test_keys_readable_by_others_are_refused(city):
+    key = city.dir / "issuing-ca.key"
+    os.chmod(key, 0o644)
+    with pytest.raises(PKIError, match="readable by others"):
+        Authority(city.dir, SECRET.encode()).issue("aq-0200")
+
+
+def test_root_key_can_go_offline(city, tmp_path):
+    city.authority.export_root_key(tmp_path / "root.key", remove=True)
+    assert not (city.dir / "root-ca.key").exists() and (tmp_path / "root.key").exists()
+    assert oct((tmp_path / "root.key").stat().st_mode & 0o777) == "0o600"
+    city.issue(["aq-0300"], tmp_path / "b", progress=lambda _m: None)  # the issuing CA suffices

@@ -1,0 +1,208 @@
+"""City IT's commands: `stadsnod pki ...`, `stadsnod device ...`, `stadsnod broker config`.
+The PKI folder (default ./city-pki or $STADSNOD_PKI) holds the CA files, the registry
+(registry.db with its audit log) and city.json (the broker's address and the topic root that
+go into every provisioning bundle)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import signal
+import time
+from pathlib import Path
+
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from provisioning.authority import DER, PEM, Authority, PKIError, passphrase
+from provisioning.bundle import new_bundle_key, seal
+from provisioning.registry import Registry, RegistryError
+
+from .broker import ACL, BROKER_HOSTNAME, PLATFORM_USER
+from .paths import ToolError
+
+CITY_FILE = "city.json"
+BUNDLE_KEY_FILE = "technician-bundle.key"
+
+
+def pki_dir(path: str | None) -> Path:
+    return Path(path or os.environ.get("STADSNOD_PKI") or "city-pki")
+
+
+def _device_id_ok(s: str) -> bool:
+    """The wire contract's device id: a-z, 0-9 and '-', 1..63, not starting/ending with '-'."""
+    return 0 < len(s) <= 63 and s[0] != "-" and s[-1] != "-" and \
+        all("a" <= c <= "z" or "0" <= c <= "9" or c == "-" for c in s)
+
+
+class City:
+    def __init__(self, folder: Path) -> None:
+        self.dir = folder
+        try:
+            self.settings = json.loads((folder / CITY_FILE).read_text())
+            self.authority = Authority(folder)
+        except FileNotFoundError:
+            raise ToolError(f"no PKI in {folder}: run 'stadsnod pki init --dir {folder}' "
+                            "first") from None
+        except PKIError as e:
+            raise ToolError(str(e)) from None
+        self.registry = Registry(folder / "registry.db")
+
+    @staticmethod
+    def init(folder: Path, broker_host: str, broker_port: int, topic_root: str,
+             server_hostname: str = BROKER_HOSTNAME) -> City:
+        try:
+            Authority.init(folder, passphrase(confirm=True), server_hostname)
+        except PKIError as e:
+            raise ToolError(str(e)) from None
+        (folder / CITY_FILE).write_text(json.dumps({
+            "broker_host": broker_host, "broker_port": broker_port,
+            "server_hostname": server_hostname, "topic_root": topic_root}, indent=1))
+        key = folder / BUNDLE_KEY_FILE
+        fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(new_bundle_key().hex().encode())
+        city = City(folder)
+        city.registry.note("init", {"broker": f"{broker_host}:{broker_port}",
+                                    "server_hostname": server_hostname})
+        return city
+
+    # -- devices
+    def issue(self, device_ids: list[str], out: Path, board: str = "", location: str = "",
+              days: int = 2 * 365, progress=print) -> list[Path]:
+        bad = [d for d in device_ids if not _device_id_ok(d)]
+        if bad:
+            raise ToolError(f"not a device id: {', '.join(bad)} (a-z, 0-9 and '-', max 63)")
+        out.mkdir(parents=True, exist_ok=True)
+        bundle_key = bytes.fromhex((self.dir / BUNDLE_KEY_FILE).read_text().strip())
+        signer = self.authority.signing_key()
+        root_der = self.authority.cert("root-ca").public_bytes(DER)
+        written = []
+        for i, device_id in enumerate(device_ids, 1):
+            ident = self.authority.issue(device_id, ExtendedKeyUsageOID.CLIENT_AUTH, days)
+            try:
+                self.registry.add(device_id, ident.cert.serial_number,
+                                  ident.cert.not_valid_after_utc, board, location)
+            except RegistryError as e:
+                raise ToolError(str(e)) from None
+            written.append(self._bundle(device_id, ident, root_der, bundle_key, signer, out))
+            progress(f"[{i}/{len(device_ids)}] {device_id}: serial "
+                     f"{ident.cert.serial_number:x}, bundle {written[-1]}")
+        return written
+
+    def _bundle(self, device_id, ident, root_der, bundle_key, signer, out: Path) -> Path:
+        s = self.settings
+        contents = {
+            "device_id": device_id,
+            "cert": base64.b64encode(ident.cert.public_bytes(DER)).decode(),
+            "key": base64.b64encode(ident.key_der()).decode(),
+            "ca": base64.b64encode(root_der).decode(),
+            "broker": {"host": s["broker_host"], "port": s["broker_port"],
+                       "server_hostname": s["server_hostname"]},
+            "topic_root": s["topic_root"],
+        }
+        path = out / f"{device_id}.bundle"
+        path.write_bytes(seal(device_id, contents, bundle_key, signer))
+        return path
+
+    def revoke(self, device_id: str) -> Path:
+        try:
+            self.registry.set_state(device_id, "revoked")
+        except RegistryError as e:
+            raise ToolError(str(e)) from None
+        return self._publish_crl()
+
+    def rotate(self, device_id: str, out: Path, days: int = 2 * 365) -> Path:
+        """A new identity for a device; the old certificate goes on the CRL."""
+        ident = self.authority.issue(device_id, ExtendedKeyUsageOID.CLIENT_AUTH, days)
+        try:
+            self.registry.replace_serial(device_id, ident.cert.serial_number,
+                                         ident.cert.not_valid_after_utc)
+        except RegistryError as e:
+            raise ToolError(str(e)) from None
+        bundle_key = bytes.fromhex((self.dir / BUNDLE_KEY_FILE).read_text().strip())
+        out.mkdir(parents=True, exist_ok=True)
+        path = self._bundle(device_id, ident, self.authority.cert("root-ca").public_bytes(DER),
+                            bundle_key, self.authority.signing_key(), out)
+        self._publish_crl()
+        return path
+
+    def _publish_crl(self) -> Path:
+        """The CRL to the PKI folder and the broker's folder; the broker re-reads it on
+        SIGHUP (mosquitto reloads its TLS files then)."""
+        crl = self.authority.write_crl(self.registry.revoked_serials())
+        broker_dir = self.settings.get("broker_dir")
+        if broker_dir:
+            shutil.copy2(crl, Path(broker_dir) / "crl.pem")
+            pidfile = Path(broker_dir) / "mosquitto.pid"
+            try:
+                os.kill(int(pidfile.read_text()), signal.SIGHUP)
+            except (OSError, ValueError):
+                pass  # not running here: it reads the new CRL when it starts
+        return crl
+
+    # -- the broker's configuration
+    def broker_config(self, out: Path, port: int, user: str | None = None) -> Path:
+        out.mkdir(parents=True, exist_ok=True)
+        a = self.authority
+        (out / "ca-chain.pem").write_bytes(a.ca_chain_pem())
+        shutil.copy2(self.dir / "broker.pem", out / "broker.pem")
+        shutil.copy2(self.dir / "broker.key", out / "broker.key")
+        shutil.copy2(self.dir / "crl.pem", out / "crl.pem")
+        (out / "acl").write_text(ACL.format(root=self.settings["topic_root"],
+                                            platform=PLATFORM_USER))
+        conf = out / "mosquitto.conf"
+        conf.write_text(CONF.format(dir=out, port=port, user=user or _user()))
+        self.settings["broker_dir"] = str(out.resolve())
+        (self.dir / CITY_FILE).write_text(json.dumps(self.settings, indent=1))
+        self.registry.note("broker-config", {"dir": str(out.resolve()), "port": port})
+        return conf
+
+    def close(self) -> None:
+        self.registry.close()
+
+
+def _user() -> str:
+    import getpass
+
+    return getpass.getuser()
+
+
+CONF = """# stadsnod broker configuration, written by `stadsnod broker config`.
+per_listener_settings false
+user {user}
+pid_file {dir}/mosquitto.pid
+allow_anonymous false
+persistence true
+persistence_location {dir}/
+log_dest file {dir}/mosquitto.log
+log_type error
+log_type warning
+log_type notice
+connection_messages true
+acl_file {dir}/acl
+listener {port} 127.0.0.1
+cafile {dir}/ca-chain.pem
+certfile {dir}/broker.pem
+keyfile {dir}/broker.key
+crlfile {dir}/crl.pem
+require_certificate true
+use_identity_as_username true
+tls_version tlsv1.2
+"""
+
+
+def wait_refused(connect, timeout: float = 30) -> float:
+    """Seconds until `connect()` raises (a refused client), for the revocation figure."""
+    start = time.time()
+    while time.time() - start < timeout:
+        try:
+            connect()
+        except OSError:
+            return time.time() - start
+        time.sleep(0.05)
+    raise ToolError("the broker still accepts the revoked certificate")
+
+
+__all__ = ["City", "pki_dir", "PEM"]
