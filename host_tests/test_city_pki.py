@@ -242,3 +242,37 @@ def test_root_key_can_go_offline(city, tmp_path):
     assert not (city.dir / "root-ca.key").exists() and (tmp_path / "root.key").exists()
     assert oct((tmp_path / "root.key").stat().st_mode & 0o777) == "0o600"
     city.issue(["aq-0300"], tmp_path / "b", progress=lambda _m: None)  # the issuing CA suffices
+
+
+def test_a_node_with_its_bundle_identity_publishes_then_is_cut_off(city, make_node):
+    """The firmware on the unix port, provisioned from its bundle (what `stadsnod provision`
+    writes to a board), publishes through the city broker; once revoked, it cannot come back."""
+    from types import SimpleNamespace
+
+    from stadsnod.city import identity_files
+    from stadsnod.faultproxy import FaultProxy
+    from stadsnod.platform import Platform
+    from stadsnod.simnode import sim_world
+
+    as_broker = SimpleNamespace(port=city.port, pki=SimpleNamespace(
+        ca_pem=city.dir / "root-ca.pem", dir=city.dir))
+    platform = Platform(as_broker).start()
+    with FaultProxy(city.port) as proxy:
+        node = make_node("aq-0001", world=sim_world(0), certs=False, port=proxy.port)
+        certs = node.dir / "certs"
+        certs.mkdir()
+        for name, data in identity_files(bundle(city, "aq-0001")).items():
+            (certs / name).write_bytes(data)
+        node.start()
+        platform.wait_for(lambda m: m.topic == "stadsnod/aq-0001/data", timeout=30)
+        city.revoke("aq-0001")
+        time.sleep(1)
+        proxy.drop()  # the session in progress ends; the node must reconnect
+        time.sleep(6)
+        assert node.alive()
+        log = (city.tmp / "broker" / "mosquitto.log").read_text()
+        assert "certificate verify failed" in log, log[-1500:]  # the CRL at work
+        n = len(platform.of("data", "aq-0001"))
+        time.sleep(3)
+        assert len(platform.of("data", "aq-0001")) == n  # nothing more gets through
+    platform.stop()

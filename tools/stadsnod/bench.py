@@ -110,6 +110,12 @@ def run_bench(cycles: int = 120) -> None:
     _progress("soak: a simulated day with 6 hours of broker outages")
     print_soak(run_soak())
     print(f"queue_capacity_hours_1min: {queue_default_capacity() / 60:.0f} hours")
+    from .city import bench_pki
+
+    _progress("PKI: issuing identities, revoking one against mosquitto")
+    pki = bench_pki(RUN / "pki-bench")
+    print(f"pki_issue_per_s: {pki['pki_issue_per_s']:.0f} identities/s")
+    print(f"revocation_to_refusal_s: {pki['revocation_to_refusal_s']:.2f} s", flush=True)
     from .budget import run_budget
 
     for key, b in run_budget().items():

@@ -193,6 +193,13 @@ tls_version tlsv1.2
 """
 
 
+def identity_files(contents: dict) -> dict[str, bytes]:
+    """A bundle's identity as the files a node keeps in certs/ (DER: mbedTLS reads it as is)."""
+    return {"ca.der": base64.b64decode(contents["ca"]),
+            "device.der": base64.b64decode(contents["cert"]),
+            "device.key.der": base64.b64decode(contents["key"])}
+
+
 def wait_refused(connect, timeout: float = 30) -> float:
     """Seconds until `connect()` raises (a refused client), for the revocation figure."""
     start = time.time()
@@ -203,6 +210,77 @@ def wait_refused(connect, timeout: float = 30) -> float:
             return time.time() - start
         time.sleep(0.05)
     raise ToolError("the broker still accepts the revoked certificate")
+
+
+def bench_pki(workdir: Path, count: int = 50) -> dict[str, float]:
+    """pki_issue_per_s (identities with their bundles) and revocation_to_refusal_s (from
+    `revoke` to the broker refusing the device's TLS handshake), with real mosquitto."""
+    import socket
+    import ssl
+    import subprocess
+    import tempfile
+
+    from cryptography.hazmat.primitives import serialization
+
+    from provisioning.bundle import open_bundle
+
+    from .broker import free_port
+    from .paths import mosquitto
+
+    shutil.rmtree(workdir, ignore_errors=True)
+    os.environ.setdefault("STADSNOD_PKI_PASSPHRASE", "bench passphrase, not a secret")
+    port = free_port()
+    city = City.init(workdir / "pki", "127.0.0.1", port, "stadsnod")
+    ids = [f"bench-{i:04d}" for i in range(count)]
+    start = time.perf_counter()
+    city.issue(ids, workdir / "bundles", progress=lambda _m: None)
+    per_s = count / (time.perf_counter() - start)
+    conf = city.broker_config(workdir / "broker", port)
+    proc = subprocess.Popen([mosquitto(), "-c", str(conf)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        key = bytes.fromhex((city.dir / BUNDLE_KEY_FILE).read_text())
+        contents = open_bundle((workdir / "bundles" / f"{ids[0]}.bundle").read_bytes(), key,
+                               (city.dir / "bundle-signing.pub.pem").read_bytes())
+        files = identity_files(contents)
+        tmp = Path(tempfile.mkdtemp(dir=workdir))
+        from cryptography import x509
+
+        cert = x509.load_der_x509_certificate(files["device.der"])
+        (tmp / "c.pem").write_bytes(cert.public_bytes(PEM))
+        pkey = serialization.load_der_private_key(files["device.key.der"], None)
+        (tmp / "k.pem").write_bytes(pkey.private_bytes(
+            PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        (tmp / "k.pem").chmod(0o600)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.load_verify_locations(city.dir / "root-ca.pem")
+        ctx.load_cert_chain(tmp / "c.pem", tmp / "k.pem")
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+
+        def connect() -> None:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s, \
+                    ctx.wrap_socket(s, server_hostname=city.settings["server_hostname"]) as t:
+                t.sendall(b"\x10\x00")
+                t.recv(1)
+
+        deadline = time.time() + 10
+        while True:
+            try:
+                connect()
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise ToolError("the bench broker did not accept a valid device") from None
+                time.sleep(0.1)
+        start = time.perf_counter()
+        city.revoke(ids[0])
+        wait_refused(connect)
+        refusal = time.perf_counter() - start  # the revoke itself (CRL, reload) included
+    finally:
+        proc.terminate()
+        proc.wait(5)
+        city.close()
+    return {"pki_issue_per_s": per_s, "revocation_to_refusal_s": refusal}
 
 
 __all__ = ["City", "pki_dir", "PEM"]
