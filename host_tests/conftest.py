@@ -79,9 +79,9 @@ class MicroPythonFailure(Exception):
 
 @pytest.fixture(scope="session")
 def demo_pki(tmp_path_factory):
-    from stadsnod.broker import DemoPKI
+    from stadsnod.city import DemoCity
 
-    return DemoPKI(tmp_path_factory.mktemp("pki"))
+    return DemoCity.create(tmp_path_factory.mktemp("pki") / "city")
 
 
 @pytest.fixture(scope="session")

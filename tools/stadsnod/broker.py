@@ -101,14 +101,17 @@ class Broker:
 
     def start(self) -> Broker:
         self.dir.mkdir(parents=True, exist_ok=True)
-        acl = self.dir / "acl"
-        acl.write_text(ACL.format(root=self.root, platform=PLATFORM_USER))
-        conf = self.dir / "mosquitto.conf"
         # Started as root, mosquitto would drop to user 'mosquitto' and lose our 0600 keys.
-        conf.write_text(CONF.format(user=getpass.getuser(), log=self.log, acl=acl, dir=self.dir,
-                                    port=self.port, ca=self.pki.ca_pem,
-                                    cert=self.pki.dir / "server.pem",
-                                    key=self.pki.dir / "server.key"))
+        if hasattr(self.pki, "broker_config"):  # a city PKI: exactly `stadsnod broker config`
+            conf = self.pki.broker_config(self.dir, self.port, getpass.getuser())
+        else:  # the one-CA demo PKI (kept for a broker that nodes must not trust)
+            acl = self.dir / "acl"
+            acl.write_text(ACL.format(root=self.root, platform=PLATFORM_USER))
+            conf = self.dir / "mosquitto.conf"
+            conf.write_text(CONF.format(user=getpass.getuser(), log=self.log, acl=acl,
+                                        dir=self.dir, port=self.port, ca=self.pki.ca_pem,
+                                        cert=self.pki.dir / "server.pem",
+                                        key=self.pki.dir / "server.key"))
         self.proc = subprocess.Popen([mosquitto(), "-c", str(conf)], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, start_new_session=True)
         deadline = time.monotonic() + 10

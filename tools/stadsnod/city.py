@@ -37,11 +37,11 @@ def _device_id_ok(s: str) -> bool:
 
 
 class City:
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, secret: bytes | None = None) -> None:
         self.dir = folder
         try:
             self.settings = json.loads((folder / CITY_FILE).read_text())
-            self.authority = Authority(folder)
+            self.authority = Authority(folder, secret)
         except FileNotFoundError:
             raise ToolError(f"no PKI in {folder}: run 'stadsnod pki init --dir {folder}' "
                             "first") from None
@@ -49,11 +49,12 @@ class City:
             raise ToolError(str(e)) from None
         self.registry = Registry(folder / "registry.db")
 
-    @staticmethod
-    def init(folder: Path, broker_host: str, broker_port: int, topic_root: str,
-             server_hostname: str = BROKER_HOSTNAME) -> City:
+    @classmethod
+    def init(cls, folder: Path, broker_host: str, broker_port: int, topic_root: str,
+             server_hostname: str = BROKER_HOSTNAME, secret: bytes | None = None) -> City:
+        secret = secret or passphrase(confirm=True)
         try:
-            Authority.init(folder, passphrase(confirm=True), server_hostname)
+            Authority.init(folder, secret, server_hostname)
         except PKIError as e:
             raise ToolError(str(e)) from None
         (folder / CITY_FILE).write_text(json.dumps({
@@ -63,7 +64,7 @@ class City:
         fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as f:
             f.write(new_bundle_key().hex().encode())
-        city = City(folder)
+        city = cls(folder, secret)
         city.registry.note("init", {"broker": f"{broker_host}:{broker_port}",
                                     "server_hostname": server_hostname})
         return city
@@ -191,6 +192,41 @@ require_certificate true
 use_identity_as_username true
 tls_version tlsv1.2
 """
+
+
+class DemoCity(City):
+    """A throwaway city PKI for `make demo`, the tests and the bench: the real hierarchy,
+    registry, bundles and `broker config`, with a passphrase that is no secret."""
+
+    SECRET = b"stadsnod demo passphrase: not a secret"
+
+    def __init__(self, folder: Path, secret: bytes | None = None) -> None:
+        super().__init__(folder, secret or self.SECRET)
+
+    @classmethod
+    def create(cls, folder: Path) -> DemoCity:
+        return cls.init(folder, "127.0.0.1", 8883, "stadsnod", secret=cls.SECRET)
+
+    @property
+    def ca_pem(self) -> Path:
+        return self.dir / "root-ca.pem"
+
+    def device(self, device_id: str, certs_dir: Path) -> None:
+        """Issues (or, for a known device, rotates) an identity and writes it as a node keeps
+        it, going through the sealed bundle as a technician's tool would."""
+        from provisioning.bundle import open_bundle
+
+        bundles = self.dir / "bundles"
+        try:
+            path = self.issue([device_id], bundles, progress=lambda _m: None)[0]
+        except ToolError:
+            path = self.rotate(device_id, bundles)
+        key = bytes.fromhex((self.dir / BUNDLE_KEY_FILE).read_text())
+        contents = open_bundle(path.read_bytes(), key,
+                               (self.dir / "bundle-signing.pub.pem").read_bytes())
+        certs_dir.mkdir(parents=True, exist_ok=True)
+        for name, data in identity_files(contents).items():
+            (certs_dir / name).write_bytes(data)
 
 
 def identity_files(contents: dict) -> dict[str, bytes]:

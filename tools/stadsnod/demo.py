@@ -11,6 +11,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from .city import DemoCity
 from .deployment import Deployment
 from .paths import RUN
 from .senml import SenMLError, by_name, resolve
@@ -157,7 +158,8 @@ def run_demo(nodes: int = 3, duration: float = 60, interval: float = 5) -> None:
 def run_broker(port: int = 8883) -> None:
     with Deployment(RUN / "broker", port=port) as dep:
         print(f"mosquitto on 127.0.0.1:{dep.broker.port} (TLS, client certificates)")
-        print(f"CA: {dep.pki.ca_pem}; issue node certificates with the demo PKI")
+        print(f"root CA: {dep.pki.ca_pem}; issue nodes with 'stadsnod device issue ID --pki "
+              f"{dep.pki.dir}' (passphrase: {DemoCity.SECRET.decode()!r})")
         print("Ctrl-C stops")
         try:
             while dep.broker.alive():

@@ -1,5 +1,6 @@
-"""A simulated deployment: throwaway PKI, the embedded broker, an SNTP server, the platform
-subscriber and N simulated nodes. Shared by `stadsnod demo` and `stadsnod bench`."""
+"""A simulated deployment: a throwaway city PKI (the real hierarchy, registry and bundles),
+the broker configured by `stadsnod broker config`, an SNTP server, the platform subscriber and N
+simulated nodes. Shared by `stadsnod demo` and `stadsnod bench`."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import shutil
 from contextlib import ExitStack
 from pathlib import Path
 
-from .broker import Broker, DemoPKI
+from .broker import Broker
+from .city import DemoCity
 from .platform import Platform
 from .simnode import DEFAULT_HEAP, SimNode, kit_sensors, provision_sim_node, sim_world
 from .sntp import SNTPServer
@@ -19,7 +21,7 @@ class Deployment:
         self.dir = workdir
         self.nodes: list[SimNode] = []
         self._stack = ExitStack()
-        self.pki = DemoPKI(workdir / "pki")
+        self.pki = DemoCity.create(workdir / "pki")
         self.broker = self._stack.enter_context(Broker(workdir / "broker", self.pki, port=port))
         self.sntp = self._stack.enter_context(SNTPServer())
         self.platform = Platform(self.broker).start()

@@ -268,7 +268,7 @@ def provision_sim_node(folder: Path, device_id: str, pki, broker_port: int, ntp_
                        world: dict, heap: str = DEFAULT_HEAP, certs: bool = True,
                        **cfg) -> SimNode:
     """A prepared (not started) node in `folder`: config, fake world and, unless certs=False,
-    a device certificate from `pki` (a broker.DemoPKI)."""
+    a device identity from `pki` (a city.DemoCity, or a broker.DemoPKI)."""
     node = SimNode(device_id, folder, node_config(device_id, broker_port, ntp_port, **cfg),
                    world, heap=heap)
     node.prepare()
