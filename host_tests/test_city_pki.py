@@ -131,12 +131,16 @@ def test_revoked_device_is_refused_once_the_broker_reloads(city):
         int(city.registry.get("aq-0001")["serial"])) is not None
 
 
-def test_rotation_gives_a_new_identity_and_retires_the_old(city):
+def test_rotation_retires_the_old_identity_once_the_new_one_is_in_use(city):
     old = pem_files(city.tmp / "old", bundle(city, "aq-0002"))
     city.rotate("aq-0002", city.tmp / "bundles")
     new = pem_files(city.tmp / "new", bundle(city, "aq-0002"))
+    tls_connect(city, *old)  # both work while the new one is being installed
+    tls_connect(city, *new)
+    city.confirm_rotation("aq-0002")
     wait_refused(lambda: tls_connect(city, *old), timeout=20)
     tls_connect(city, *new)
+    assert [e["action"] for e in city.registry.audit()][-2:] == ["rotate", "rotation-done"]
 
 
 def test_expired_and_foreign_certificates_are_refused(city, tmp_path):

@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS devices (
   id TEXT PRIMARY KEY, board TEXT, uid TEXT, sensors TEXT, location TEXT, install_date TEXT,
   serial TEXT, expires TEXT, state TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS revoked (serial TEXT PRIMARY KEY, device TEXT, at TEXT);
+CREATE TABLE IF NOT EXISTS rotating (device TEXT PRIMARY KEY, old_serial TEXT, at TEXT);
 CREATE TABLE IF NOT EXISTS audit (
   seq INTEGER PRIMARY KEY, at TEXT NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL,
   detail TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL);
@@ -124,20 +125,41 @@ class Registry:
         self._commit_head()
 
     def replace_serial(self, device_id: str, serial: int, expires: dt.datetime) -> str:
-        """Rotation: the device gets a new certificate; the old serial is revoked. Returns the
-        old serial."""
+        """Rotation: the device gets a new certificate; the old one stays valid until the new
+        one is in use (confirm_rotation). Returns the old serial."""
         dev = self.get(device_id)
         if dev["state"] in ("revoked", "retired"):
             raise RegistryError(f"device {device_id} is {dev['state']}")
         with self.transaction() as db:
             db.execute("UPDATE devices SET serial=?, expires=? WHERE id=?",
                        (str(serial), expires.isoformat(timespec="seconds"), device_id))
-            db.execute("INSERT OR IGNORE INTO revoked VALUES (?,?,?)",
-                       (dev["serial"], device_id, dt.datetime.now(dt.UTC).isoformat()))
+            pending = db.execute("SELECT old_serial FROM rotating WHERE device=?",
+                                 (device_id,)).fetchone()
+            if pending:  # rotated again before the last one was confirmed: that one is dead
+                db.execute("INSERT OR IGNORE INTO revoked VALUES (?,?,?)",
+                           (dev["serial"], device_id, dt.datetime.now(dt.UTC).isoformat()))
+            else:
+                db.execute("INSERT INTO rotating VALUES (?,?,?)", (device_id, dev["serial"],
+                                                                    dt.datetime.now(dt.UTC)
+                                                                    .isoformat()))
             self._audit(db, "rotate", {"device": device_id, "old_serial": dev["serial"],
                                        "serial": str(serial)})
         self._commit_head()
         return dev["serial"]
+
+    def confirm_rotation(self, device_id: str) -> str:
+        """The new certificate is in use: the old one is revoked. Returns its serial."""
+        row = self.db.execute("SELECT old_serial FROM rotating WHERE device=?",
+                              (device_id,)).fetchone()
+        if row is None:
+            raise RegistryError(f"device {device_id} has no rotation waiting")
+        with self.transaction() as db:
+            db.execute("DELETE FROM rotating WHERE device=?", (device_id,))
+            db.execute("INSERT OR IGNORE INTO revoked VALUES (?,?,?)",
+                       (row[0], device_id, dt.datetime.now(dt.UTC).isoformat()))
+            self._audit(db, "rotation-done", {"device": device_id, "revoked_serial": row[0]})
+        self._commit_head()
+        return row[0]
 
     def revoked_serials(self) -> list[int]:
         return [int(r[0]) for r in self.db.execute("SELECT serial FROM revoked")]

@@ -115,7 +115,8 @@ class City:
         return self._publish_crl()
 
     def rotate(self, device_id: str, out: Path, days: int = 2 * 365) -> Path:
-        """A new identity for a device; the old certificate goes on the CRL."""
+        """A new identity for a device. The old certificate keeps working until the new one
+        is installed and `confirm_rotation` puts the old one on the CRL."""
         ident = self.authority.issue(device_id, ExtendedKeyUsageOID.CLIENT_AUTH, days)
         try:
             self.registry.replace_serial(device_id, ident.cert.serial_number,
@@ -126,8 +127,15 @@ class City:
         out.mkdir(parents=True, exist_ok=True)
         path = self._bundle(device_id, ident, self.authority.cert("root-ca").public_bytes(DER),
                             bundle_key, self.authority.signing_key(), out)
-        self._publish_crl()
+        self._publish_crl()  # a rotation that replaced an unconfirmed one revoked that one
         return path
+
+    def confirm_rotation(self, device_id: str) -> Path:
+        try:
+            self.registry.confirm_rotation(device_id)
+        except RegistryError as e:
+            raise ToolError(str(e)) from None
+        return self._publish_crl()
 
     def _publish_crl(self) -> Path:
         """The CRL to the PKI folder and the broker's folder; the broker re-reads it on
@@ -221,6 +229,7 @@ class DemoCity(City):
             path = self.issue([device_id], bundles, progress=lambda _m: None)[0]
         except ToolError:
             path = self.rotate(device_id, bundles)
+            self.confirm_rotation(device_id)
         key = bytes.fromhex((self.dir / BUNDLE_KEY_FILE).read_text())
         contents = open_bundle(path.read_bytes(), key,
                                (self.dir / "bundle-signing.pub.pem").read_bytes())

@@ -101,9 +101,14 @@ def _device(args: argparse.Namespace) -> int:
         for i in args.ids:
             crl = city.revoke(i)
             print(f"{i}: revoked; CRL {crl} (the broker reloads it if configured here)")
+    elif args.action == "rotate":
+        for i in args.ids:
+            print(f"{i}: new bundle {city.rotate(i, Path(args.out))}; the old certificate works "
+                  f"until 'stadsnod device rotated {i}' once the new one is installed")
     else:
         for i in args.ids:
-            print(f"{i}: new bundle {city.rotate(i, Path(args.out))}; old certificate revoked")
+            city.confirm_rotation(i)
+            print(f"{i}: rotation done; the old certificate is revoked")
     return 0
 
 
@@ -185,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     pk.set_defaults(func=_pki)
 
     dv = sub.add_parser("device", help="city IT: issue, revoke, rotate and list device identities")
-    dv.add_argument("action", choices=["issue", "revoke", "rotate", "list"])
+    dv.add_argument("action", choices=["issue", "revoke", "rotate", "rotated", "list"])
     dv.add_argument("ids", nargs="*", metavar="ID")
     dv.add_argument("--pki", help="PKI folder (default $STADSNOD_PKI or ./city-pki)")
     dv.add_argument("--out", default="bundles", help="issue/rotate: folder for the bundles")
