@@ -133,6 +133,14 @@ def _boards(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def _flash(args: argparse.Namespace) -> int:
+    from .flash import flash
+
+    flash(args.board, Path(args.firmware), port=args.port, dry_run=args.dry_run, baud=args.baud,
+          drive=args.drive)
+    return 0
+
+
 def _soak(args: argparse.Namespace) -> int:
     from .soak import print_soak, run_soak
 
@@ -202,6 +210,16 @@ def main(argv: list[str] | None = None) -> int:
     bo.add_argument("action", choices=["list", "check"])
     bo.add_argument("board", nargs="?", help="board name or path to a board file (.py or .json)")
     bo.set_defaults(func=_boards)
+
+    fl = sub.add_parser("flash", help="technician: put MicroPython on a blank board (esptool, "
+                                      "or the Pico's BOOTSEL drive)")
+    fl.add_argument("firmware", help="the MicroPython image (.bin for ESP32, .uf2 for Pico W)")
+    fl.add_argument("--board", required=True, help="board name or file (stadsnod boards list)")
+    fl.add_argument("--port", help="serial port (found by itself when only one is plugged in)")
+    fl.add_argument("--drive", help="Pico W: where its BOOTSEL drive is mounted")
+    fl.add_argument("--baud", type=int, default=460800)
+    fl.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
+    fl.set_defaults(func=_flash)
 
     so = sub.add_parser("soak", help="one node through a simulated day with broker outages; "
                                      "fails if a reading is lost")
