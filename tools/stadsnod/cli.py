@@ -141,6 +141,29 @@ def _flash(args: argparse.Namespace) -> int:
     return 0
 
 
+def _deploy(args: argparse.Namespace) -> int:
+    from .deploy import deploy
+
+    deploy(args.board, args.port)
+    return 0
+
+
+def _virtual_board(args: argparse.Namespace) -> int:
+    import time
+
+    from .virtual_board import VirtualBoard
+
+    with VirtualBoard(Path(args.dir), baud=args.baud) as vb:
+        print(f"virtual board on {vb.port} (filesystem {args.dir}); try: .venv/bin/mpremote "
+              f"connect {vb.port} exec 'print(1)'; Ctrl-C stops", flush=True)
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
 def _soak(args: argparse.Namespace) -> int:
     from .soak import print_soak, run_soak
 
@@ -220,6 +243,19 @@ def main(argv: list[str] | None = None) -> int:
     fl.add_argument("--baud", type=int, default=460800)
     fl.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
     fl.set_defaults(func=_flash)
+
+    de = sub.add_parser("deploy", help="technician: copy the firmware and the board definition "
+                                       "onto a board (skips files already there, verifies all)")
+    de.add_argument("--board", required=True)
+    de.add_argument("--port", required=True, help="the board's serial port (or a virtual "
+                                                  "board's /dev/pts/N)")
+    de.set_defaults(func=_deploy)
+
+    vb = sub.add_parser("virtual-board", help="the unix port on a pseudo-terminal, a board "
+                                              "towards mpremote (tests, training)")
+    vb.add_argument("--dir", default="run/virtual-board", help="its filesystem folder")
+    vb.add_argument("--baud", type=int, help="throttle the line like a UART")
+    vb.set_defaults(func=_virtual_board)
 
     so = sub.add_parser("soak", help="one node through a simulated day with broker outages; "
                                      "fails if a reading is lost")
