@@ -52,3 +52,60 @@ def test_deploy_copies_skips_verifies_and_resumes(board):
     # the board runs what was deployed, not the build folder
     out = mpremote(board, "exec", "import spool; print(spool.__file__)")
     assert out.strip().startswith("lib/") or "/board/lib/" in out
+
+
+def test_the_whole_path_issue_deploy_provision_publish_revoke(tmp_path, sntp):
+    """City IT issues a bundle; the technician deploys and provisions the (virtual) board with
+    real mpremote; the node boots on what is on its flash and publishes with its new identity;
+    city IT revokes it and the broker refuses it from then on."""
+    import time
+
+    from stadsnod.broker import Broker, free_port
+    from stadsnod.city import DemoCity
+    from stadsnod.flash import flash
+    from stadsnod.platform import Platform
+    from stadsnod.provision import provision, verify_receipt, write_receipt
+    from stadsnod.simnode import SimNode, sim_world
+
+    port = free_port()
+    city = DemoCity.init(tmp_path / "pki", "127.0.0.1", port, "stadsnod", secret=DemoCity.SECRET)
+    bundle = city.issue(["lamp-0042"], tmp_path / "bundles", board="host",
+                        progress=lambda _m: None)[0]
+    with Broker(tmp_path / "broker", city, port=port) as broker:
+        platform = Platform(broker).start()
+        # flash is rehearsed only (there is no chip here); deploy and provision are real
+        assert flash("esp32", bundle, port="/dev/ttyUSB0", dry_run=True, say=lambda _m: None)
+        with VirtualBoard(tmp_path / "board") as vb:
+            deploy("host", vb.port, say=lambda _m: None)
+            record = provision(bundle, vb.port, city.bundle_key(),
+                               (city.dir / "bundle-signing.pub.pem").read_bytes(), "host",
+                               "stadsnod-sim", "not-a-real-secret", ntp=("127.0.0.1", sntp.port),
+                               say=lambda _m: None)
+        receipt = write_receipt(record, city.bundle_key(), tmp_path / "receipt.json")
+        city.record_install(verify_receipt(receipt.read_bytes(), city.bundle_key()))
+        assert city.registry.get("lamp-0042")["state"] == "installed"
+        assert city.registry.get("lamp-0042")["uid"] == record["uid"]
+        # the board boots on its own flash: config.json, certs/, lib/ as provisioned
+        folder = tmp_path / "board"
+        cfg = __import__("json").loads((folder / "config.json").read_text())
+        cfg["interval_s"] = 1  # one reading a second instead of a minute, for the test
+        (folder / "config.json").write_text(__import__("json").dumps(cfg))
+        (folder / "sim").mkdir(exist_ok=True)
+        world = sim_world(0)
+        (folder / "sim.json").write_text(__import__("json").dumps(world))
+        node = SimNode("lamp-0042", folder, {}, world).start()
+        try:
+            platform.wait_for(lambda m: m.topic == "stadsnod/lamp-0042/status"
+                              and m.payload == b"online", timeout=30)
+            platform.wait_for(lambda m: m.topic == "stadsnod/lamp-0042/data", timeout=30)
+            city.revoke("lamp-0042")
+            time.sleep(0.5)
+            broker.stop()  # every session ends; the revoked node must not come back
+            broker.start()
+            time.sleep(6)
+            log = (tmp_path / "broker" / "mosquitto.log").read_text()
+            assert "certificate verify failed" in log
+            assert node.alive()
+        finally:
+            node.stop()
+            platform.stop()

@@ -107,6 +107,23 @@ class City:
         path.write_bytes(seal(device_id, contents, bundle_key, signer))
         return path
 
+    def record_install(self, record: dict) -> None:
+        """A technician's installation (from `provision`, or a receipt): issued -> installed."""
+        dev = self.registry.get(record["device"])
+        if dev["serial"] != record["serial"]:
+            raise ToolError(f"{record['device']} was installed with certificate {record['serial']}"
+                            f", but the registry expects {dev['serial']}: an old bundle?")
+        try:
+            self.registry.set_state(record["device"], "installed", uid=record["uid"],
+                                    install_date=record["at"],
+                                    **({"location": record["location"]}
+                                       if record.get("location") else {}))
+        except RegistryError as e:
+            raise ToolError(str(e)) from None
+
+    def bundle_key(self) -> bytes:
+        return bytes.fromhex((self.dir / BUNDLE_KEY_FILE).read_text().strip())
+
     def revoke(self, device_id: str) -> Path:
         try:
             self.registry.set_state(device_id, "revoked")

@@ -95,6 +95,14 @@ def _device(args: argparse.Namespace) -> int:
         return 0
     if not args.ids:
         raise ToolError(f"name the device(s): stadsnod device {args.action} ID ...")
+    if args.action == "import-receipt":
+        from .provision import verify_receipt
+
+        for f in args.ids:
+            record = verify_receipt(Path(f).read_bytes(), city.bundle_key())
+            city.record_install(record)
+            print(f"{record['device']}: installed {record['at']} (uid {record['uid']})")
+        return 0
     if args.action == "issue":
         city.issue(args.ids, Path(args.out), board=args.board, location=args.location)
     elif args.action == "revoke":
@@ -145,6 +153,33 @@ def _deploy(args: argparse.Namespace) -> int:
     from .deploy import deploy
 
     deploy(args.board, args.port)
+    return 0
+
+
+def _provision(args: argparse.Namespace) -> int:
+    import os
+
+    from .city import BUNDLE_KEY_FILE, City, pki_dir
+    from .provision import provision, write_receipt
+
+    pki = pki_dir(args.pki)
+    key_file = Path(args.bundle_key) if args.bundle_key else pki / BUNDLE_KEY_FILE
+    signer = Path(args.signer) if args.signer else pki / "bundle-signing.pub.pem"
+    try:
+        key = bytes.fromhex(key_file.read_text().strip())
+        pub = signer.read_bytes()
+    except (OSError, ValueError):
+        raise ToolError(f"need the bundle key ({key_file}) and city IT's signing key ({signer}): "
+                        "give --bundle-key and --signer") from None
+    record = provision(Path(args.bundle), args.port, key, pub, args.board, args.wifi_ssid,
+                       os.environ.get("STADSNOD_WIFI_PSK", ""), args.location)
+    if args.receipt:
+        print(f"receipt {write_receipt(record, key, Path(args.receipt))}: hand it to city IT "
+              "(stadsnod device import-receipt)")
+    else:
+        city = City(pki)
+        city.record_install(record)
+        print(f"{record['device']}: recorded as installed in {pki}/registry.db")
     return 0
 
 
@@ -221,7 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     pk.set_defaults(func=_pki)
 
     dv = sub.add_parser("device", help="city IT: issue, revoke, rotate and list device identities")
-    dv.add_argument("action", choices=["issue", "revoke", "rotate", "rotated", "list"])
+    dv.add_argument("action", choices=["issue", "revoke", "rotate", "rotated", "list",
+                                       "import-receipt"])
     dv.add_argument("ids", nargs="*", metavar="ID")
     dv.add_argument("--pki", help="PKI folder (default $STADSNOD_PKI or ./city-pki)")
     dv.add_argument("--out", default="bundles", help="issue/rotate: folder for the bundles")
@@ -250,6 +286,19 @@ def main(argv: list[str] | None = None) -> int:
     de.add_argument("--port", required=True, help="the board's serial port (or a virtual "
                                                   "board's /dev/pts/N)")
     de.set_defaults(func=_deploy)
+
+    pv = sub.add_parser("provision", help="technician: install a node's identity from its bundle "
+                                          "(Wi-Fi passphrase from $STADSNOD_WIFI_PSK)")
+    pv.add_argument("bundle")
+    pv.add_argument("--port", required=True)
+    pv.add_argument("--board", required=True)
+    pv.add_argument("--wifi-ssid", required=True)
+    pv.add_argument("--location", default="")
+    pv.add_argument("--pki", help="record the installation in this PKI's registry")
+    pv.add_argument("--receipt", help="offline: write an installation receipt here instead")
+    pv.add_argument("--bundle-key", help="the technicians' bundle key file")
+    pv.add_argument("--signer", help="city IT's bundle-signing public key (PEM)")
+    pv.set_defaults(func=_provision)
 
     vb = sub.add_parser("virtual-board", help="the unix port on a pseudo-terminal, a board "
                                               "towards mpremote (tests, training)")

@@ -58,12 +58,15 @@ class VirtualBoard:
         return self
 
     def _write_client(self, data: bytes) -> None:
-        if self.baud:
-            for i in range(0, len(data), 64):  # 10 bits a byte on a UART
-                os.write(self._cm, data[i:i + 64])
-                time.sleep(len(data[i:i + 64]) * 10 / self.baud)
-        else:
-            os.write(self._cm, data)
+        try:
+            if self.baud:
+                for i in range(0, len(data), 64):  # 10 bits a byte on a UART
+                    os.write(self._cm, data[i:i + 64])
+                    time.sleep(len(data[i:i + 64]) * 10 / self.baud)
+            else:
+                os.write(self._cm, data)
+        except OSError:
+            pass  # stopped meanwhile
 
     def _pump(self) -> None:
         while not self._stop.is_set():
