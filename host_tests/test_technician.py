@@ -65,6 +65,7 @@ def test_the_whole_path_issue_deploy_provision_publish_revoke(tmp_path, sntp):
     from stadsnod.flash import flash
     from stadsnod.platform import Platform
     from stadsnod.provision import provision, verify_receipt, write_receipt
+    from stadsnod.selftest import selftest
     from stadsnod.simnode import SimNode, sim_world
 
     port = free_port()
@@ -75,24 +76,34 @@ def test_the_whole_path_issue_deploy_provision_publish_revoke(tmp_path, sntp):
         platform = Platform(broker).start()
         # flash is rehearsed only (there is no chip here); deploy and provision are real
         assert flash("esp32", bundle, port="/dev/ttyUSB0", dry_run=True, say=lambda _m: None)
-        with VirtualBoard(tmp_path / "board") as vb:
+        folder = tmp_path / "board"
+        world = sim_world(0)
+        folder.mkdir()
+        (folder / "sim").mkdir()
+        (folder / "sim.json").write_text(__import__("json").dumps(world))
+        with VirtualBoard(folder, world=folder / "sim.json") as vb:
             deploy("host", vb.port, say=lambda _m: None)
             record = provision(bundle, vb.port, city.bundle_key(),
                                (city.dir / "bundle-signing.pub.pem").read_bytes(), "host",
                                "stadsnod-sim", "not-a-real-secret", ntp=("127.0.0.1", sntp.port),
                                say=lambda _m: None)
+            checks = selftest(vb.port, say=lambda _m: None)
+            (folder / "sim" / "i2c0-0x76.fault").write_text("nack")  # a loose sensor cable
+            loose = dict((n, (ok, d)) for n, ok, d in selftest(vb.port, say=lambda _m: None))
+            (folder / "sim" / "i2c0-0x76.fault").unlink()
+        ok, detail = loose["sensor bme280_0x76"]
+        assert ok is False and "no ACK" in detail
+        assert [c[0] for c in checks] == ["config", "sensor bme280_0x76", "wifi", "clock",
+                                         "broker", "heap", "filesystem"], checks
+        assert all(ok for _n, ok, _d in checks), checks
         receipt = write_receipt(record, city.bundle_key(), tmp_path / "receipt.json")
         city.record_install(verify_receipt(receipt.read_bytes(), city.bundle_key()))
         assert city.registry.get("lamp-0042")["state"] == "installed"
         assert city.registry.get("lamp-0042")["uid"] == record["uid"]
         # the board boots on its own flash: config.json, certs/, lib/ as provisioned
-        folder = tmp_path / "board"
         cfg = __import__("json").loads((folder / "config.json").read_text())
         cfg["interval_s"] = 1  # one reading a second instead of a minute, for the test
         (folder / "config.json").write_text(__import__("json").dumps(cfg))
-        (folder / "sim").mkdir(exist_ok=True)
-        world = sim_world(0)
-        (folder / "sim.json").write_text(__import__("json").dumps(world))
         node = SimNode("lamp-0042", folder, {}, world).start()
         try:
             platform.wait_for(lambda m: m.topic == "stadsnod/lamp-0042/status"

@@ -183,6 +183,15 @@ def _provision(args: argparse.Namespace) -> int:
     return 0
 
 
+def _selftest(args: argparse.Namespace) -> int:
+    from .selftest import selftest
+
+    checks = selftest(args.port)
+    failed = [c[0] for c in checks if not c[1]]
+    print("self-test passed" if not failed else f"self-test FAILED: {', '.join(failed)}")
+    return 1 if failed else 0
+
+
 def _virtual_board(args: argparse.Namespace) -> int:
     import time
 
@@ -299,6 +308,11 @@ def main(argv: list[str] | None = None) -> int:
     pv.add_argument("--bundle-key", help="the technicians' bundle key file")
     pv.add_argument("--signer", help="city IT's bundle-signing public key (PEM)")
     pv.set_defaults(func=_provision)
+
+    st = sub.add_parser("selftest", help="technician: run the node's self-test and print the "
+                                         "checklist (exit 1 on any failure)")
+    st.add_argument("--port", required=True)
+    st.set_defaults(func=_selftest)
 
     vb = sub.add_parser("virtual-board", help="the unix port on a pseudo-terminal, a board "
                                               "towards mpremote (tests, training)")
