@@ -177,10 +177,17 @@ def test_acl_keeps_nodes_in_their_own_topics(city):
     time.sleep(0.5)
     node.publish("stadsnod/aq-0002/data", b"[]", qos=1).wait_for_publish(5)
     node.publish("stadsnod/aq-0001/data", b"[]", qos=1).wait_for_publish(5)
+    heard = []
+    node.on_message = lambda _c, _u, m: heard.append(m.topic)
+    node.subscribe([("stadsnod/aq-0002/cmd", 1), ("stadsnod/aq-0001/cmd", 1)])
+    time.sleep(0.5)
+    plat.publish("stadsnod/aq-0002/cmd", b"x", qos=1).wait_for_publish(5)
+    plat.publish("stadsnod/aq-0001/cmd", b"x", qos=1).wait_for_publish(5)
     time.sleep(1)
     node.loop_stop()
     plat.loop_stop()
-    assert got == ["stadsnod/aq-0001/data"], got
+    assert got[0] == "stadsnod/aq-0001/data" and "stadsnod/aq-0002/data" not in got, got
+    assert heard == ["stadsnod/aq-0001/cmd"], heard  # another node's commands stay unread
 
 
 def test_audit_log_shows_tampering_and_truncation(city):

@@ -116,6 +116,12 @@ def run_bench(cycles: int = 120) -> None:
     pki = bench_pki(RUN / "pki-bench")
     print(f"pki_issue_per_s: {pki['pki_issue_per_s']:.0f} identities/s")
     print(f"revocation_to_refusal_s: {pki['revocation_to_refusal_s']:.2f} s", flush=True)
+    from .fieldbench import bench_technician
+
+    _progress("technician: deploy, provision, selftest on the virtual board at 115200 baud")
+    tech = bench_technician(RUN / "technician-bench")
+    print(f"technician_deploy_s: {tech['technician_deploy_s']:.1f} s")
+    print(f"deploy_bytes: {tech['deploy_bytes']} bytes", flush=True)
     from .budget import run_budget
 
     for key, b in run_budget().items():

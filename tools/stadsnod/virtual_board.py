@@ -25,10 +25,10 @@ RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n>"
 class VirtualBoard:
     def __init__(self, folder: Path, world: Path | None = None, baud: int | None = None,
                  heap: str = "256K") -> None:
-        self.dir = Path(folder)
+        self.dir = Path(folder).resolve()
         self.dir.mkdir(parents=True, exist_ok=True)
         (self.dir / "lib").mkdir(exist_ok=True)
-        self.world = world
+        self.world = Path(world).resolve() if world else None
         self.baud = baud  # None: as fast as the pipes go
         self.heap = heap
         self.boots = 0
@@ -81,6 +81,8 @@ class VirtualBoard:
                 if b"\x02" in data:
                     self._raw = False
                 os.write(self._pm, data)
+                if self.baud:  # the laptop-to-board direction runs at the line rate too
+                    time.sleep(len(data) * 10 / self.baud)
             if self._pm in ready:
                 try:
                     data = os.read(self._pm, 4096)
