@@ -94,6 +94,10 @@ def test_bundle_holds_the_devices_identity(city):
     assert cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value == "aq-0001"
     assert cert.public_key().public_numbers() == key.public_key().public_numbers()
     assert b["broker"]["port"] == city.port and b["topic_root"] == "stadsnod"
+    dev = city.registry.get("aq-0001")
+    assert (dev["board"], dev["location"], dev["sensors"], dev["state"]) == \
+        ("picow", "Slussen", "bme280,sps30", "issued")
+    assert dev["serial"] == str(cert.serial_number)
     root = x509.load_der_x509_certificate(base64.b64decode(b["ca"]))
     assert root.subject == city.authority.cert("root-ca").subject
 

@@ -84,7 +84,8 @@ class City:
             ident = self.authority.issue(device_id, ExtendedKeyUsageOID.CLIENT_AUTH, days)
             try:
                 self.registry.add(device_id, ident.cert.serial_number,
-                                  ident.cert.not_valid_after_utc, board, location)
+                                  ident.cert.not_valid_after_utc, board, location,
+                                  sensors=_board_sensors(board))
             except RegistryError as e:
                 raise ToolError(str(e)) from None
             written.append(self._bundle(device_id, ident, root_der, bundle_key, signer, out))
@@ -217,6 +218,19 @@ require_certificate true
 use_identity_as_username true
 tls_version tlsv1.2
 """
+
+
+def _board_sensors(board: str) -> str:
+    """The sensors a shipped board carries, for the registry ('' for an unknown board)."""
+    from .boards import load_board
+
+    if not board:
+        return ""
+    try:
+        spec, _ = load_board(board)
+    except ToolError:
+        return ""
+    return ",".join(s["driver"] for s in spec["sensors"])
 
 
 class DemoCity(City):
