@@ -11,7 +11,6 @@ import json
 import os
 import socket
 import sqlite3
-import ssl
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from stadsnod.city import BUNDLE_KEY_FILE, City, wait_refused
+from stadsnod.city import BUNDLE_KEY_FILE, City, pem_identity, tls_handshake, wait_refused
 from stadsnod.paths import ROOT, mosquitto
 
 from provisioning.authority import Authority, PKIError
@@ -65,26 +64,11 @@ def bundle(city, device_id: str) -> dict:
 
 
 def pem_files(folder: Path, contents: dict) -> tuple[Path, Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    cert = x509.load_der_x509_certificate(base64.b64decode(contents["cert"]))
-    key = serialization.load_der_private_key(base64.b64decode(contents["key"]), None)
-    (folder / "c.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (folder / "k.pem").write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
-    return folder / "c.pem", folder / "k.pem"
+    return pem_identity(contents, folder)
 
 
 def tls_connect(city, cert: Path, key: Path) -> None:
-    """A TLS 1.2 handshake with the city broker; raises OSError when the broker refuses."""
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.load_verify_locations(city.dir / "root-ca.pem")
-    ctx.load_cert_chain(cert, key)
-    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
-    with socket.create_connection(("127.0.0.1", city.port), timeout=5) as s:
-        with ctx.wrap_socket(s, server_hostname="broker.stadsnod.local") as t:
-            t.sendall(b"\x10\x00")  # any bytes: a refused session fails here at the latest
-            t.recv(1)
+    tls_handshake(city.dir / "root-ca.pem", cert, key, city.port)
 
 
 def test_bundle_holds_the_devices_identity(city):

@@ -276,6 +276,41 @@ def identity_files(contents: dict) -> dict[str, bytes]:
             "device.key.der": base64.b64decode(contents["key"])}
 
 
+def pem_identity(contents: dict, folder: Path) -> tuple[Path, Path]:
+    """A bundle's certificate and key as PEM files (for a laptop-side TLS client: tests, the
+    bench), the key owner-only."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    folder.mkdir(parents=True, exist_ok=True)
+    files = identity_files(contents)
+    cert = x509.load_der_x509_certificate(files["device.der"])
+    key = serialization.load_der_private_key(files["device.key.der"], None)
+    (folder / "c.pem").write_bytes(cert.public_bytes(PEM))
+    fd = os.open(folder / "k.pem", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(key.private_bytes(PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+    return folder / "c.pem", folder / "k.pem"
+
+
+def tls_handshake(root_pem: Path, cert: Path, key: Path, port: int,
+                  server_hostname: str = BROKER_HOSTNAME) -> None:
+    """A TLS 1.2 session with the broker on loopback, as a device; raises OSError when the
+    broker refuses the certificate."""
+    import socket
+    import ssl
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(root_pem)
+    ctx.load_cert_chain(cert, key)
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2  # a refusal then surfaces in the handshake
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s, \
+            ctx.wrap_socket(s, server_hostname=server_hostname) as t:
+        t.sendall(b"\x10\x00")  # any bytes: a refused session fails here at the latest
+        t.recv(1)
+
+
 def wait_refused(connect, timeout: float = 30) -> float:
     """Seconds until `connect()` raises (a refused client), for the revocation figure."""
     start = time.time()
@@ -291,12 +326,7 @@ def wait_refused(connect, timeout: float = 30) -> float:
 def bench_pki(workdir: Path, count: int = 50) -> dict[str, float]:
     """pki_issue_per_s (identities with their bundles) and revocation_to_refusal_s (from
     `revoke` to the broker refusing the device's TLS handshake), with real mosquitto."""
-    import socket
-    import ssl
     import subprocess
-    import tempfile
-
-    from cryptography.hazmat.primitives import serialization
 
     from provisioning.bundle import open_bundle
 
@@ -304,9 +334,9 @@ def bench_pki(workdir: Path, count: int = 50) -> dict[str, float]:
     from .paths import mosquitto
 
     shutil.rmtree(workdir, ignore_errors=True)
-    os.environ.setdefault("STADSNOD_PKI_PASSPHRASE", "bench passphrase, not a secret")
     port = free_port()
-    city = City.init(workdir / "pki", "127.0.0.1", port, "stadsnod")
+    city = City.init(workdir / "pki", "127.0.0.1", port, "stadsnod",
+                     secret=b"bench passphrase, not a secret")
     ids = [f"bench-{i:04d}" for i in range(count)]
     start = time.perf_counter()
     city.issue(ids, workdir / "bundles", progress=lambda _m: None)
@@ -315,29 +345,13 @@ def bench_pki(workdir: Path, count: int = 50) -> dict[str, float]:
     proc = subprocess.Popen([mosquitto(), "-c", str(conf)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        key = bytes.fromhex((city.dir / BUNDLE_KEY_FILE).read_text())
-        contents = open_bundle((workdir / "bundles" / f"{ids[0]}.bundle").read_bytes(), key,
+        contents = open_bundle((workdir / "bundles" / f"{ids[0]}.bundle").read_bytes(),
+                               city.bundle_key(),
                                (city.dir / "bundle-signing.pub.pem").read_bytes())
-        files = identity_files(contents)
-        tmp = Path(tempfile.mkdtemp(dir=workdir))
-        from cryptography import x509
-
-        cert = x509.load_der_x509_certificate(files["device.der"])
-        (tmp / "c.pem").write_bytes(cert.public_bytes(PEM))
-        pkey = serialization.load_der_private_key(files["device.key.der"], None)
-        (tmp / "k.pem").write_bytes(pkey.private_bytes(
-            PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-        (tmp / "k.pem").chmod(0o600)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.load_verify_locations(city.dir / "root-ca.pem")
-        ctx.load_cert_chain(tmp / "c.pem", tmp / "k.pem")
-        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        cert, key = pem_identity(contents, workdir / "probe")
 
         def connect() -> None:
-            with socket.create_connection(("127.0.0.1", port), timeout=5) as s, \
-                    ctx.wrap_socket(s, server_hostname=city.settings["server_hostname"]) as t:
-                t.sendall(b"\x10\x00")
-                t.recv(1)
+            tls_handshake(city.dir / "root-ca.pem", cert, key, port)
 
         deadline = time.time() + 10
         while True:
