@@ -283,9 +283,8 @@ def pem_identity(contents: dict, folder: Path) -> tuple[Path, Path]:
     from cryptography.hazmat.primitives import serialization
 
     folder.mkdir(parents=True, exist_ok=True)
-    files = identity_files(contents)
-    cert = x509.load_der_x509_certificate(files["device.der"])
-    key = serialization.load_der_private_key(files["device.key.der"], None)
+    cert = x509.load_der_x509_certificate(base64.b64decode(contents["cert"]))
+    key = serialization.load_der_private_key(base64.b64decode(contents["key"]), None)
     (folder / "c.pem").write_bytes(cert.public_bytes(PEM))
     fd = os.open(folder / "k.pem", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:
