@@ -100,6 +100,7 @@ def test_the_whole_path_issue_deploy_provision_publish_revoke(tmp_path, sntp):
         city.record_install(verify_receipt(receipt.read_bytes(), city.bundle_key()))
         assert city.registry.get("lamp-0042")["state"] == "installed"
         assert city.registry.get("lamp-0042")["uid"] == record["uid"]
+        city.activate("lamp-0042")  # what `stadsnod selftest --pki` does after a clean run
         # the board boots on its own flash: config.json, certs/, lib/ as provisioned
         cfg = __import__("json").loads((folder / "config.json").read_text())
         cfg["interval_s"] = 1  # one reading a second instead of a minute, for the test
@@ -117,6 +118,9 @@ def test_the_whole_path_issue_deploy_provision_publish_revoke(tmp_path, sntp):
             log = (tmp_path / "broker" / "mosquitto.log").read_text()
             assert "certificate verify failed" in log
             assert node.alive()
+            actions = [e["action"] for e in city.registry.audit() if e["action"] != "broker-config"]
+            assert actions[-4:] == ["issue", "installed", "active", "revoked"]
+            assert city.registry.verify() == []
         finally:
             node.stop()
             platform.stop()

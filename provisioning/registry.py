@@ -118,7 +118,7 @@ class Registry:
             db.execute("UPDATE devices SET state=? WHERE id=?", (state, device_id))
             for k, v in fields.items():
                 db.execute(f"UPDATE devices SET {k}=? WHERE id=?", (v, device_id))
-            if state == "revoked":
+            if state in ("revoked", "retired"):
                 db.execute("INSERT OR IGNORE INTO revoked VALUES (?,?,?)",
                            (dev["serial"], device_id, dt.datetime.now(dt.UTC).isoformat()))
             self._audit(db, state, {"device": device_id, "serial": dev["serial"], **fields})

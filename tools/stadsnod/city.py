@@ -125,12 +125,21 @@ class City:
     def bundle_key(self) -> bytes:
         return bytes.fromhex((self.dir / BUNDLE_KEY_FILE).read_text().strip())
 
-    def revoke(self, device_id: str) -> Path:
+    def revoke(self, device_id: str, retire: bool = False) -> Path:
+        """Revoked (compromised, lost) or retired (taken out of service): either way its
+        certificate goes on the CRL."""
         try:
-            self.registry.set_state(device_id, "revoked")
+            self.registry.set_state(device_id, "retired" if retire else "revoked")
         except RegistryError as e:
             raise ToolError(str(e)) from None
         return self._publish_crl()
+
+    def activate(self, device_id: str) -> None:
+        """Installed and its self-test passed, the broker included: active."""
+        try:
+            self.registry.set_state(device_id, "active")
+        except RegistryError as e:
+            raise ToolError(str(e)) from None
 
     def rotate(self, device_id: str, out: Path, days: int = 2 * 365) -> Path:
         """A new identity for a device. The old certificate keeps working until the new one

@@ -105,10 +105,11 @@ def _device(args: argparse.Namespace) -> int:
         return 0
     if args.action == "issue":
         city.issue(args.ids, Path(args.out), board=args.board, location=args.location)
-    elif args.action == "revoke":
+    elif args.action in ("revoke", "retire"):
         for i in args.ids:
-            crl = city.revoke(i)
-            print(f"{i}: revoked; CRL {crl} (the broker reloads it if configured here)")
+            crl = city.revoke(i, retire=args.action == "retire")
+            print(f"{i}: {args.action}d; certificate on the CRL {crl} (the broker reloads it "
+                  "if configured here)")
     elif args.action == "rotate":
         for i in args.ids:
             print(f"{i}: new bundle {city.rotate(i, Path(args.out))}; the old certificate works "
@@ -189,6 +190,12 @@ def _selftest(args: argparse.Namespace) -> int:
     checks = selftest(args.port)
     failed = [c[0] for c in checks if not c[1]]
     print("self-test passed" if not failed else f"self-test FAILED: {', '.join(failed)}")
+    if not failed and args.pki:
+        from .city import City, pki_dir
+
+        device = checks[0][2].split()[1].rstrip(",")  # "device <id>, board <b>"
+        City(pki_dir(args.pki)).activate(device)
+        print(f"{device}: active in the registry")
     return 1 if failed else 0
 
 
@@ -265,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     pk.set_defaults(func=_pki)
 
     dv = sub.add_parser("device", help="city IT: issue, revoke, rotate and list device identities")
-    dv.add_argument("action", choices=["issue", "revoke", "rotate", "rotated", "list",
+    dv.add_argument("action", choices=["issue", "revoke", "retire", "rotate", "rotated", "list",
                                        "import-receipt"])
     dv.add_argument("ids", nargs="*", metavar="ID")
     dv.add_argument("--pki", help="PKI folder (default $STADSNOD_PKI or ./city-pki)")
@@ -312,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     st = sub.add_parser("selftest", help="technician: run the node's self-test and print the "
                                          "checklist (exit 1 on any failure)")
     st.add_argument("--port", required=True)
+    st.add_argument("--pki", help="on success, mark the device active in this registry")
     st.set_defaults(func=_selftest)
 
     vb = sub.add_parser("virtual-board", help="the unix port on a pseudo-terminal, a board "
