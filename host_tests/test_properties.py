@@ -110,3 +110,17 @@ def test_bme280_integer_compensation_agrees_with_bosch_double_formulas(t, p, h) 
     assert abs(drv.compensate_p(adc_p) / 256 - p) <= 3.0
     if 1 <= h <= 99:
         assert abs(drv.compensate_h(adc_h) / 1024 - h) <= 0.1
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.floats(20, 130), min_size=1, max_size=400))
+def test_percentile_levels_are_ordered_and_bracketed(block_levels: list[float]) -> None:
+    import levels
+
+    lv = levels.Levels(0.02)
+    for level in block_levels:
+        lv.add(levels.P0_SQ * 10 ** (level / 10))
+    r = dict(lv.records())
+    assert r["LA90"] <= r["LA50"] <= r["LA10"]
+    # the histogram's 0.1 dB bins read at their centres
+    assert r["LAFmin"] - 0.1 <= r["LA90"] and r["LA10"] <= r["LAFmax"] + 0.1

@@ -57,3 +57,50 @@ def test_one_kilohertz_is_0_db_and_low_frequencies_follow_the_analytic_curve():
     for f in (31.5, 63, 125, 250, 500, 2000, 4000):
         got = aweight.response_db(sections, gain, f, 48000)
         assert abs(got - aweight.analytic_a_db(f)) < 0.1, (f, got)
+
+
+# -- levels (firmware/levels.py)
+import math  # noqa: E402
+
+import levels  # noqa: E402
+
+
+def _ms(level_db):
+    return levels.P0_SQ * 10 ** (level_db / 10)
+
+
+def test_laeq_is_the_energy_average_of_a_stepping_level():
+    lv = levels.Levels(0.01)
+    for _ in range(3000):  # 30 s at 60 dB
+        lv.add(_ms(60))
+    for _ in range(3000):  # 30 s at 80 dB
+        lv.add(_ms(80))
+    laeq = dict(lv.records())["LAeq"]
+    assert abs(laeq - 10 * math.log10((10 ** 6 + 10 ** 8) / 2)) < 0.01, laeq  # 77.03 dB
+
+
+def test_toneburst_responses_follow_iec_61672_1():
+    # IEC 61672-1 toneburst response: delta_ref = 10 lg(1 - exp(-Tb / tau)) for a burst of
+    # duration Tb from silence (Table 4: F 200 ms -1.0 dB, F 10 ms -11.1 dB, S 500 ms -4.1 dB,
+    # S 200 ms -7.4 dB)
+    cases = ((levels.TAU_F, 0.200, -1.0), (levels.TAU_F, 0.010, -11.1),
+             (levels.TAU_S, 0.500, -4.1), (levels.TAU_S, 0.200, -7.4))
+    for tau, tb, table in cases:
+        lv = levels.Levels(0.0005)
+        for _ in range(int(tb / 0.0005 + 0.5)):
+            lv.add(_ms(94))
+        for _ in range(2000):
+            lv.add(0.0)
+        got = dict(lv.records())["LAFmax" if tau == levels.TAU_F else "LASmax"] - 94
+        assert abs(got - table) <= 0.1, (tau, tb, got, table)
+
+
+def test_steady_94_db_reads_94_in_every_statistic():
+    lv = levels.Levels(0.01)
+    for _ in range(1000):
+        lv.add(_ms(94))
+    lv.reset()  # past the meter's settling: the time weighting has converged
+    for _ in range(6000):
+        lv.add(_ms(94))
+    for name, value in lv.records():
+        assert abs(value - 94.0) <= 0.1, (name, value)
