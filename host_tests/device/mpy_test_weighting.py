@@ -104,3 +104,19 @@ def test_steady_94_db_reads_94_in_every_statistic():
         lv.add(_ms(94))
     for name, value in lv.records():
         assert abs(value - 94.0) <= 0.1, (name, value)
+
+
+# -- calibration (firmware/calibration.py)
+import calibration  # noqa: E402
+
+
+def test_sensitivity_uses_the_sine_peak_convention():
+    # ../shared/reference/sensors.md: S = -26 dBFS, x_rms = 297284 counts -> 94.0 dB SPL
+    assert abs(calibration.spl_db(297284, -26) - 94.0) < 0.01
+    # the same through the pascal scale: 1 Pa is 94 dB SPL
+    pa = 297284 * calibration.pa_per_count(-26)
+    assert abs(20 * math.log10(pa / 20e-6) - 94.0) < 0.01
+    # a unit 1.3 dB hot on the calibrator gets -1.3 dB of offset, and then reads 94.0
+    hot = 297284 * 10 ** (1.3 / 20)
+    off = calibration.offset_from_calibrator(hot, -26)
+    assert abs(off + 1.3) < 0.01 and abs(calibration.spl_db(hot, -26, off) - 94.0) < 0.01
