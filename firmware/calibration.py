@@ -5,12 +5,14 @@
 import math
 
 FULL_SCALE_24 = (1 << 23) - 1
+P_94DB = 20e-6 * 10 ** (94 / 20)  # 1.0024 Pa: "94 dB SPL (1 Pa)" rounds it
 
 
 def pa_per_count(sensitivity_dbfs, offset_db=0.0, full_scale=FULL_SCALE_24):
-    """Pascal per count of RMS: 1 Pa gives a sine whose peak is 10^(S/20) of full scale."""
-    peak_at_1pa = full_scale * 10 ** (sensitivity_dbfs / 20)
-    return math.sqrt(2) / peak_at_1pa * 10 ** (offset_db / 20)
+    """Pascal per count of RMS: 94 dB SPL gives a sine whose peak is 10^(S/20) of full
+    scale, i.e. an RMS of that over sqrt(2)."""
+    peak_at_94 = full_scale * 10 ** (sensitivity_dbfs / 20)
+    return math.sqrt(2) / peak_at_94 * P_94DB * 10 ** (offset_db / 20)
 
 
 def spl_db(x_rms, sensitivity_dbfs, offset_db=0.0, full_scale=FULL_SCALE_24):
