@@ -4,14 +4,13 @@ Progress goes to stderr so stdout stays machine-readable."""
 from __future__ import annotations
 
 import importlib.util
-import os
-import subprocess
 import sys
 import time
 
 from .build import build
 from .deployment import Deployment
-from .paths import ROOT, RUN, ToolError, micropypath, micropython
+from .mpyrun import run_code
+from .paths import ROOT, RUN, ToolError, micropypath
 from .replay import RUNNER
 from .senml import by_name
 from .simnode import DEFAULT_HEAP
@@ -55,9 +54,7 @@ def heap_run(cycles: int = 120) -> dict[str, float]:
 def driver_figures() -> dict[str, tuple[int, int]]:
     """{driver: (heap held once started, heap allocated per read cycle)}, measured on the unix
     port against the fakes (tools/stadsnod/unixport/driver_bench.py)."""
-    env = dict(os.environ, MICROPYPATH=micropypath(RUNNER))
-    r = subprocess.run([micropython(), "-X", "heapsize=1M", "-c", "import driver_bench"],
-                       env=env, capture_output=True, text=True, timeout=120)
+    r = run_code("import driver_bench", heap="1M", timeout=120, path=micropypath(RUNNER))
     if r.returncode:
         raise ToolError(f"driver bench failed:\n{r.stdout}{r.stderr}")
     out = {}
@@ -81,9 +78,7 @@ def queue_default_capacity() -> int:
 
 def power_cut_figures() -> tuple[int, int]:
     """(cut points tested, readings lost) of the spool's exhaustive power-cut run."""
-    env = dict(os.environ, MICROPYPATH=micropypath(RUNNER))
-    r = subprocess.run([micropython(), "-X", "heapsize=4M", "-c", "import powercut_bench"],
-                       env=env, capture_output=True, text=True, timeout=600)
+    r = run_code("import powercut_bench", heap="4M", timeout=600, path=micropypath(RUNNER))
     lines = [ln for ln in r.stdout.splitlines() if ln and ln[0].isdigit() or
              ln.startswith("error")]
     if r.returncode or not lines or lines[-1].startswith("error"):

@@ -8,8 +8,6 @@ result errs on the safe side. Results are kept in build/heap-budget.json for `bo
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -17,7 +15,8 @@ from pathlib import Path
 from .boards import board_files, load_board
 from .broker import BROKER_HOSTNAME, Broker, DemoPKI
 from .deployment import Deployment
-from .paths import BUILD, RUN, ToolError, micropypath, micropython
+from .mpyrun import run_code
+from .paths import BUILD, RUN, ToolError, micropypath
 from .replay import RUNNER
 from .senml import by_name
 from .simnode import FAKE_FOR, board_world
@@ -39,9 +38,7 @@ def fakes_bytes(board: dict) -> int:
     code = ("import gc\ngc.collect()\na = gc.mem_alloc()\n"
             + "".join(f"import {m}\n" for m in mods)
             + "gc.collect()\nprint(gc.mem_alloc() - a)\n")
-    r = subprocess.run([micropython(), "-X", "heapsize=1M", "-c", code],
-                       env=dict(os.environ, MICROPYPATH=micropypath()), capture_output=True,
-                       text=True, timeout=60)
+    r = run_code(code, heap="1M")
     if r.returncode:
         raise ToolError(f"measuring the fakes failed:\n{r.stderr}")
     return int(r.stdout.split()[-1])
@@ -53,10 +50,10 @@ def tls_bytes(workdir: Path) -> int:
     certs = workdir / "certs"
     pki.device("tls-probe", certs)
     with Broker(workdir / "broker", pki) as b:
-        env = dict(os.environ, MICROPYPATH=micropypath(RUNNER, fakes=False), CERTS=str(certs),
-                   PORT=str(b.port), HOSTNAME_TLS=BROKER_HOSTNAME)
-        r = subprocess.run([micropython(), "-c", "import tls_probe"], env=env,
-                           capture_output=True, text=True, timeout=60)
+        r = run_code("import tls_probe", heap="2M",  # the unix port's own default
+                     path=micropypath(RUNNER, fakes=False),
+                     env={"CERTS": str(certs), "PORT": str(b.port),
+                          "HOSTNAME_TLS": BROKER_HOSTNAME})
     if r.returncode:
         raise ToolError(f"TLS probe failed:\n{r.stdout}{r.stderr}")
     gc_bytes, rss_bytes = (int(x) for x in r.stdout.split())

@@ -22,8 +22,9 @@ print('PASS')
 
 
 def run_code(code: str, *, cwd: Path | None = None, heap: str = "512K", timeout: float = 60,
-             env: dict | None = None) -> subprocess.CompletedProcess:
-    full_env = dict(os.environ, MICROPYPATH=micropypath(), **(env or {}))
+             env: dict | None = None, path: str | None = None) -> subprocess.CompletedProcess:
+    """`path` replaces the default MICROPYPATH (fakes, then the build)."""
+    full_env = dict(os.environ, MICROPYPATH=path or micropypath(), **(env or {}))
     return subprocess.run([micropython(), "-X", f"heapsize={heap}", "-c", code], cwd=cwd,
                           env=full_env, capture_output=True, text=True, timeout=timeout)
 

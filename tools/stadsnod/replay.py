@@ -6,14 +6,13 @@ logic-analyser capture this way."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from .build import build
-from .paths import ROOT, ToolError, micropypath, micropython
+from .mpyrun import run_code
+from .paths import ROOT, ToolError, micropypath
 
 UART_DRIVERS = ("pms5003",)
 I2C_DRIVERS = ("bme280", "bmp280", "scd4x", "sps30", "sen5x")
@@ -98,10 +97,9 @@ def run_replay(driver: str, uart: Path | None = None, hex_text: str | None = Non
     with tempfile.TemporaryDirectory(prefix="stadsnod-replay-") as tmp:
         job_file = Path(tmp) / "job.json"
         job_file.write_text(json.dumps(job))
-        env = dict(os.environ, MICROPYPATH=micropypath(RUNNER, fakes=False),
-                   STADSNOD_REPLAY_JOB=str(job_file))
-        r = subprocess.run([micropython(), "-X", "heapsize=1M", "-c", "import replay_run"],
-                           env=env, capture_output=True, text=True, timeout=120)
+        r = run_code("import replay_run", heap="1M", timeout=120,
+                     path=micropypath(RUNNER, fakes=False),
+                     env={"STADSNOD_REPLAY_JOB": str(job_file)})
     sys.stdout.write(r.stdout)
     sys.stderr.write(r.stderr)
     if r.returncode not in (0, 2):
