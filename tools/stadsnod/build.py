@@ -2,6 +2,8 @@
 
 build/<target>/boot.py, main.py   -- run by name on a board, kept as source
 build/<target>/lib/<module>.mpy   -- everything else (lib/ is on a board's default sys.path)
+build/<target>/lib/<module>_bc.mpy -- for a module with viper code: the same source as plain
+                                     bytecode, the fallback that must give identical results
 """
 
 from __future__ import annotations
@@ -46,6 +48,12 @@ def build(targets: list[str] | None = None, quiet: bool = False) -> dict[str, in
             wanted.add(dst.name)
             compiled += _compile(mpy_cross, src, dst, arch)
             total += dst.stat().st_size
+            if VIPER in src.read_text():
+                fallback = bytecode_fallback(src)
+                dst = lib / (fallback.stem + ".mpy")
+                wanted.add(dst.name)
+                compiled += _compile(mpy_cross, fallback, dst, arch)
+                total += dst.stat().st_size
         for stale in lib.glob("*.mpy"):
             if stale.name not in wanted:
                 stale.unlink()
@@ -56,6 +64,24 @@ def build(targets: list[str] | None = None, quiet: bool = False) -> dict[str, in
     for src in sorted(FAKES.glob("*.py")):
         _compile(mpy_cross, src, BUILD / "fakes" / (src.stem + ".mpy"), None)
     return sizes
+
+
+VIPER = "@micropython.viper"
+# What viper's pointer casts mean to plain bytecode: indexing the buffer itself gives the same
+# values for the ways the kernels use them (bytes from a bytearray, words from an array).
+_FALLBACK_PRELUDE = "def ptr8(b):\n    return b\n\n\nptr16 = ptr32 = ptr8\n"
+
+
+def bytecode_fallback(src: Path) -> Path:
+    """build/gen/<stem>_bc.py: src without its viper decorators."""
+    out = BUILD / "gen" / (src.stem + "_bc.py")
+    text = src.read_text()
+    if out.exists() and out.stat().st_mtime >= src.stat().st_mtime:
+        return out
+    lines = [line for line in text.splitlines() if line.strip() != VIPER]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(_FALLBACK_PRELUDE + "\n".join(lines) + "\n")
+    return out
 
 
 def _compile(mpy_cross: str, src: Path, dst: Path, arch: str | None) -> bool:
@@ -69,5 +95,5 @@ def _compile(mpy_cross: str, src: Path, dst: Path, arch: str | None) -> bool:
     cmd.append(str(src))
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode:
-        raise ToolError(f"mpy-cross failed on {src.relative_to(ROOT)}:\n{r.stderr}")
+        raise ToolError(f"mpy-cross failed on {src.relative_to(ROOT)} ({arch}):\n{r.stderr}")
     return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import sys
 from pathlib import Path
@@ -14,7 +15,9 @@ FAKES = ROOT / "host_tests" / "fakes"
 SOURCE_DIRS = ("firmware", "drivers", "boards")
 # Files a board runs by name from its filesystem root; they stay .py.
 ROOT_FILES = ("boot.py", "main.py")
-TARGETS = {"unix": None, "esp32": "xtensawin", "rp2": "armv6m"}
+# The unix port runs native (viper) code for the machine it was built for.
+TARGETS = {"unix": {"x86_64": "x64", "i686": "x86", "armv7l": "armv7m"}.get(
+    platform.machine()), "esp32": "xtensawin", "rp2": "armv6m"}
 
 
 class ToolError(Exception):

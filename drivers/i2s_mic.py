@@ -1,0 +1,63 @@
+# I2S MEMS microphones: ICS-43434 and INMP441 (24-bit two's complement, MSB first, in 32-bit
+# slots; the L/R pin picks the slot; both start with a transient and carry a DC offset). The
+# driver takes a machine.I2S made by the board (RX, bits=32, MONO) and hands the runtime blocks
+# of samples in the noise meter's format (firmware/noise_kernel.py): DC removed, two fraction
+# bits, biased positive. Audio never leaves this driver and the meter's ring of one block.
+from array import array
+
+from micropython import const
+
+from sensor_error import SensorError
+
+_STARTUP_MS = const(100)  # both parts settle within ~100 ms of the clock starting
+_DC_SHIFT = const(8)  # DC estimate follows block means with a 256-block time constant
+MAX_BLOCK = const(256)
+
+
+class I2SMicrophone:
+    def __init__(self, i2s, rate, block=None, kernel="viper"):
+        """i2s: machine.I2S in RX mode with bits=32. block: samples per read (default 5 ms)."""
+        self._i2s = i2s
+        self.rate = rate
+        self.block = block or rate // 200
+        if not 0 < self.block <= MAX_BLOCK:
+            raise ValueError("block must be 1..%d samples" % MAX_BLOCK)
+        self._kernel = __import__("i2s_slots" if kernel == "viper" else "i2s_slots_bc")
+        self._slots = bytearray(4 * self.block)
+        self._view = memoryview(self._slots)
+        self._dc16 = None  # DC in 1/16 count
+        self._discard = rate * _STARTUP_MS // 1000
+        self.read_errors = 0
+
+    def read(self, samples):
+        """Fills samples[0:block] (array 'i'); returns the count. Blocks for one block's time."""
+        while self._discard > 0:
+            self._fill()
+            self._discard -= self.block
+        n = self._fill()
+        dc = 0 if self._dc16 is None else self._dc16 >> 4
+        total = self._kernel.to_samples(self._slots, 4 * n, samples, dc)
+        mean16 = total * 128 // n  # total = sum / 8
+        if self._dc16 is None:
+            self._dc16 = mean16
+        else:
+            self._dc16 += (mean16 - self._dc16) >> _DC_SHIFT
+        return n
+
+    def _fill(self):
+        got = 0
+        want = len(self._slots)
+        while got < want:
+            try:
+                r = self._i2s.readinto(self._view[got:])
+            except OSError as e:
+                self.read_errors += 1
+                raise SensorError("i2s read failed: %s" % e)
+            if not r:
+                self.read_errors += 1
+                raise SensorError("i2s gave no data (microphone unplugged or clock stopped?)")
+            got += r
+        return self.block
+
+    def deinit(self):
+        self._i2s.deinit()
