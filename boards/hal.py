@@ -15,8 +15,10 @@ class Board:
         self.name = name
         self._buses = {}
 
-    def bus(self, name):
-        """The bus called `name` in the board file, made once and shared by its drivers."""
+    def bus(self, name, rate=None):
+        """The bus called `name` in the board file, made once and shared by its drivers. An I2S
+        bus takes its sample rate from the first driver that asks (a microphone: RX, 32-bit
+        slots, mono; the DMA buffer `ibuf` from the board file)."""
         if name in self._buses:
             return self._buses[name]
         kind = name.rstrip("0123456789")
@@ -26,6 +28,11 @@ class Board:
         if kind == "i2c":
             bus = machine.I2C(pins["id"], scl=machine.Pin(pins["scl"]),
                               sda=machine.Pin(pins["sda"]), freq=pins["freq"])
+        elif kind == "i2s":
+            bus = machine.I2S(pins["id"], sck=machine.Pin(pins["sck"]),
+                              ws=machine.Pin(pins["ws"]), sd=machine.Pin(pins["sd"]),
+                              mode=machine.I2S.RX, bits=32, format=machine.I2S.MONO,
+                              rate=rate or 48000, ibuf=pins.get("ibuf", 16384))
         elif kind == "uart":
             bus = machine.UART(pins["id"], tx=machine.Pin(pins["tx"]), rx=machine.Pin(pins["rx"]))
         else:

@@ -10,7 +10,7 @@ from micropython import const
 from sensor_error import SensorError
 
 _STARTUP_MS = const(100)  # both parts settle within ~100 ms of the clock starting
-_DC_SHIFT = const(8)  # DC estimate follows block means with a 256-block time constant
+_DC_BLOCKS = const(256)  # the DC estimate's time constant, in blocks (1.28 s)
 MAX_BLOCK = const(256)
 
 
@@ -26,30 +26,38 @@ class I2SMicrophone:
         self._slots = bytearray(4 * self.block)
         self._view = memoryview(self._slots)
         self._dc16 = None  # DC in 1/16 count
+        self._blocks = 0
         self._discard = rate * _STARTUP_MS // 1000
         self.read_errors = 0
 
     def read(self, samples):
         """Fills samples[0:block] (array 'i'); returns the count. Blocks for one block's time."""
-        while self._discard > 0:
-            self._fill()
+        while self._discard > 0:  # the start-up transient: converted (for the DC estimate)
+            self._convert(samples)  # and dropped
             self._discard -= self.block
+        return self._convert(samples)
+
+    def _convert(self, samples):
         n = self._fill()
         dc = 0 if self._dc16 is None else self._dc16 >> 4
         total = self._kernel.to_samples(self._slots, 4 * n, samples, dc)
-        mean16 = total * 128 // n  # total = sum / 8
+        mean16 = total // n * 128  # total = sum / 8; this order keeps it a small int
+        # a running mean of the block means at first, then an exponential one: a block is
+        # shorter than a period of a low tone, so one block alone is a poor estimate
+        if self._blocks < _DC_BLOCKS:
+            self._blocks += 1
         if self._dc16 is None:
             self._dc16 = mean16
         else:
-            self._dc16 += (mean16 - self._dc16) >> _DC_SHIFT
+            self._dc16 += (mean16 - self._dc16) // self._blocks
         return n
 
     def _fill(self):
         got = 0
         want = len(self._slots)
         while got < want:
-            try:
-                r = self._i2s.readinto(self._view[got:])
+            try:  # a whole block in one read, as blocking I2S reads give; no slice then
+                r = self._i2s.readinto(self._view[got:] if got else self._slots)
             except OSError as e:
                 self.read_errors += 1
                 raise SensorError("i2s read failed: %s" % e)

@@ -90,6 +90,10 @@ DRIVER_OPTIONS = {
     "sps30": ("auto_clean_s", "warmup_s"),
     "sen5x": (),
     "pms5003": ("passive", "warmup_s"),
+    # I2S microphones: sample rate (Hz), sensitivity (dBFS at 94 dB SPL, sine peak), the
+    # calibrator offset (dB), and bytecode=true to use the fallback instead of viper
+    "ics43434": ("rate", "sensitivity_dbfs", "offset_db", "bytecode"),
+    "inmp441": ("rate", "sensitivity_dbfs", "offset_db", "bytecode"),
 }
 LOG_LEVELS = ("debug", "info", "warning", "error")
 

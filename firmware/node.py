@@ -14,7 +14,7 @@ from clock import Clock, ClockError
 from time import ticks_diff, ticks_ms
 from mqtt import MQTTClient, MQTTException
 from net import Net, NetError
-from sensors import Sensor
+from sensors import make as make_sensor
 from spool import Spool
 from version import VERSION
 from watchdog import Watchdog
@@ -81,7 +81,7 @@ class Node:
         self.topic_cmd = prefix + "cmd"
         self.bn = senml.base_name(cfg["urn_pen"], self.id)
         specs = cfg["sensors"] or board.sensors()  # config overrides the board's wiring
-        self.sensors = [Sensor(spec, board, log) for spec in specs]
+        self.sensors = [make_sensor(spec, board, log) for spec in specs]
         # Each record has one source: the first sensor in the config that measures it (list
         # the BME280 before the SCD4x, and temperature comes from the BME280).
         self.units = {}
@@ -140,7 +140,8 @@ class Node:
         if self.board.sensor_power(True):
             await asyncio.sleep_ms(1000)  # SCD4x: 1000 ms from power-up to its first command
         self._start_watchdog()
-        tasks = [asyncio.create_task(self._sampler(s)) for s in self.sensors]
+        tasks = [asyncio.create_task(s.run(self.watchdog) if getattr(s, "streaming", False)
+                                     else self._sampler(s)) for s in self.sensors]
         tasks.append(asyncio.create_task(self._aggregator()))
         tasks.append(asyncio.create_task(self._link()))
         tasks.append(asyncio.create_task(self._publisher()))
@@ -198,6 +199,11 @@ class Node:
             mean = self.agg.mean(name)
             if mean is not None:
                 values.append((self.index[name], mean))
+        for s in self.sensors:
+            if getattr(s, "streaming", False):  # levels of the interval, not means of samples
+                for name, value in s.interval_values():
+                    if name in self.index:
+                        values.append((self.index[name], value))
         for s in self.sensors:
             q = s.quality()
             if q is not None:

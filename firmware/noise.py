@@ -41,6 +41,7 @@ class NoiseMeter:
         a_db, z_db = offsets_db(calibration.pa_per_count(sensitivity_dbfs, offset_db), gain,
                                 block)
         self.levels = Levels(block / rate, a_db, z_db)
+        self._settling = rate // (10 * block)  # 100 ms for the 20 Hz poles to settle
         self.clipped = 0  # samples the filter saturated (overload)
         self.silent = 0  # blocks with no signal at all this interval (a dead microphone)
 
@@ -48,12 +49,16 @@ class NoiseMeter:
         """Takes samples[0:n] (n == block for exact levels); allocates nothing."""
         s = self.samples
         out = self._out
+        if self._settling:  # the filter's start: run it, do not count it
+            self._settling -= 1
+            self._weigh(s, n, self.coef, self.nsec, self.state)
+            return
         zs = self._energy(s, n, out)
         zshift = out[1]
-        if zshift == 0 and zs < (n << 14):  # rms under 32 counts (-108 dBFS): no microphone
-            self.silent += 1  # is that quiet (ICS-43434 self-noise is about -91 dBFS)
         self.clipped += self._weigh(s, n, self.coef, self.nsec, self.state)
         a = self._energy(s, n, out)
+        if out[1] == 0 and a < (n << 14):  # A-weighted rms under 32 counts (-108 dBFS): no
+            self.silent += 1  # microphone is that quiet (ICS-43434 self-noise: about -91 dBFS)
         self.levels.add(a, 2 * out[1], zs, 2 * zshift)
 
     def interval(self):

@@ -35,7 +35,7 @@ async def _checks(out):
     log = Log(level="error")
     latest = {}
     for spec in cfg["sensors"] or board.sensors():
-        s = sensors.Sensor(spec, board, log)
+        s = sensors.make(spec, board, log)
         await s.sample(_Sink(), latest)
         if s.status == "warming up":
             say("sensor " + s.id, True, "present, warming up")

@@ -17,6 +17,16 @@ DRIVERS = {
     "sen5x": ("sen5x", "SEN5x", _PM + (_RH, _T, ("voc_index", None), ("nox_index", None))),
     "pms5003": ("pms5003", "PMS5003", (_PM[0], _PM[1], _PM[3])),
 }
+# I2S microphones: streamed, not polled (noise_sensor.py)
+MICROPHONES = ("ics43434", "inmp441")
+
+
+def make(spec, board, log):
+    """The runtime side of one config sensor entry."""
+    if spec["driver"] in MICROPHONES:
+        from noise_sensor import NoiseSensor
+        return NoiseSensor(spec, board, log)
+    return Sensor(spec, board, log)
 
 
 def driver_class(name):
@@ -37,7 +47,7 @@ class Sensor:
     def __init__(self, spec, board, log):
         if spec["driver"] not in DRIVERS:
             raise ValueError("unknown sensor driver '%s' (known: %s)"
-                             % (spec["driver"], ", ".join(sorted(DRIVERS))))
+                             % (spec["driver"], ", ".join(sorted(DRIVERS) + list(MICROPHONES))))
         self.records = DRIVERS[spec["driver"]][2]
         self.publish = self.records  # the node narrows this to the records this sensor owns
         self.spec = spec

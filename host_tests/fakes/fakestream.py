@@ -66,3 +66,6 @@ class SineMicrophone:
             for b in range(width):
                 buf[i * width + b] = (word >> (8 * b)) & 0xFF
         return count * width
+
+    def skip(self, frames):
+        self.n += frames

@@ -1,0 +1,110 @@
+# A microphone in the node: where sensors.Sensor polls a part every few seconds, this listens all
+# the time -- one block (5 ms) at a time, yielding to the other tasks between blocks -- and
+# hands the node the interval's levels. Only levels leave: the samples live in the meter's one
+# block and are overwritten by the next.
+import asyncio
+
+from time import ticks_diff, ticks_ms
+
+from i2s_mic import I2SMicrophone
+from noise import NoiseMeter
+from sensor_error import SensorError
+
+RATES = (16000, 32000, 44100, 48000)
+RECORDS = (("LAeq", "dB"), ("LAFmax", "dB"), ("LAFmin", "dB"), ("LASmax", "dB"),
+           ("LA10", "dB"), ("LA50", "dB"), ("LA90", "dB"), ("LZeq", "dB"))
+
+
+class NoiseSensor:
+    streaming = True
+
+    def __init__(self, spec, board, log):
+        opts = spec.get("options", {})
+        self.rate = opts.get("rate", 48000)
+        if self.rate not in RATES:
+            raise ValueError("%s: rate must be one of %s Hz, got %s"
+                             % (spec["driver"], ", ".join(str(r) for r in RATES), self.rate))
+        self.spec = spec
+        self.board = board
+        self.log = log
+        self.id = spec["driver"]
+        self.every_ms = 1000  # for the watchdog: it beats every block, or every retry
+        self.records = self.publish = RECORDS
+        self.kernel = "bytecode" if opts.get("bytecode") else "viper"
+        self.meter = NoiseMeter(self.rate, self.rate // 200, opts.get("sensitivity_dbfs", -26.0),
+                                opts.get("offset_db", 0.0), self.kernel)
+        self.mic = None
+        self.status = "starting"
+        self.errors_total = 0
+        self.blocks = 0  # this interval
+        self.since = ticks_ms()
+        self._quality = None
+
+    def _open(self):
+        bus = self.board.bus(self.spec["bus"], rate=self.rate)
+        self.mic = I2SMicrophone(bus, self.rate, self.meter.block, self.kernel)
+
+    def _failed(self, why):
+        self.errors_total += 1
+        if self.status != why:
+            self.log.warning("sensor", "%s: %s" % (self.id, why))
+        self.status = why
+        self.mic = None  # open it again: a microphone put back needs its start-up discard
+
+    def _listen_once(self):
+        if self.mic is None:
+            self._open()
+        n = self.mic.read(self.meter.samples)
+        self.meter.process(n)
+        self.blocks += 1
+
+    async def run(self, watchdog):
+        """The node's task for this microphone."""
+        while True:
+            watchdog.beat(self.id)
+            try:
+                self._listen_once()
+            except (SensorError, ValueError, OSError) as e:
+                self._failed(str(e))
+                await asyncio.sleep_ms(1000)
+                continue
+            await asyncio.sleep_ms(0)
+
+    async def sample(self, agg, latest):
+        """A one-second measurement (the self-test's): LAeq into `latest`."""
+        self.new_interval()
+        self.meter.interval()
+        try:
+            for _ in range(200):
+                self._listen_once()
+        except (SensorError, ValueError, OSError) as e:
+            self._failed(str(e))
+            return
+        self._check()
+        r = self.meter.interval()
+        if r and self.status == "ok":
+            for name, value in r:
+                latest[name] = value
+
+    def _check(self):
+        if self.blocks and self.meter.silent * 10 > self.blocks * 9:
+            self._failed("no signal from the microphone (unplugged, or its clock stopped)")
+        elif self.mic is not None:
+            self.status = "ok"
+
+    def interval_values(self):
+        """The interval's levels [(name, dB)], or () when the microphone gave nothing usable."""
+        self._check()
+        due = ticks_diff(ticks_ms(), self.since) // 5
+        self._quality = None if due <= 0 else min(1.0, (self.blocks - self.meter.silent) / due)
+        r = self.meter.interval()
+        return r if r and self.status == "ok" else ()
+
+    def quality(self):
+        """Share of the interval that was measured (0..1): blocks heard over blocks due (a
+        busy node that lets the microphone's DMA buffer overflow measures less)."""
+        return self._quality
+
+    def new_interval(self):
+        self.blocks = 0
+        self.since = ticks_ms()
