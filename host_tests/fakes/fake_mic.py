@@ -9,6 +9,9 @@ import struct
 from fakedev import Faultable
 
 FULL = (1 << 23) - 1
+# The "canary" scene repeats these 64 samples: values no sound would produce by chance, for
+# the privacy test to look for in everything that leaves the node or stays on it.
+CANARY = [(((i + 1) * 2654435761 >> 8) & 0x7FFFFF) - 0x400000 for i in range(64)]
 
 
 def rms_counts(spl_db, sensitivity_dbfs=-26.0):
@@ -18,7 +21,7 @@ def rms_counts(spl_db, sensitivity_dbfs=-26.0):
 
 class Device(Faultable):
     """scene: "tone" (freq, level_db), "programme" (steps: [(seconds, freq, level_db)], silence
-    where level_db is None), or "street" (day_s: seconds per simulated day, seed).
+    where level_db is None), "street" (day_s: seconds per simulated day, seed) or "canary".
     Faults: unplugged (the data line reads 0), stuck (all ones), garbage (random bits),
     nack (no clock: the controller delivers nothing)."""
 
@@ -100,6 +103,9 @@ class Device(Faultable):
             return count * width
         for i in range(count):
             n = self.n + i
+            if self.scene == "canary":
+                struct.pack_into("<i", buf, i * width, CANARY[n % 64] << 8)
+                continue
             if self.scene == "street":
                 if n % 256 == 0:
                     self._gain = self._block_gain(n / rate)

@@ -1,8 +1,9 @@
 """`stadsnod demo`: a small simulated deployment with a live view of what reaches the broker.
 The nodes carry a mix of air-quality kits (BME280 + SCD41; BMP280 + SPS30; SEN55 + PMS5003),
-each fake at its part's real timing. Halfway through, one node's particle sensor starts NACKing
-and another node loses Wi-Fi for a while, so the view shows the runtime coping: health reports,
-data-quality flags, reconnects."""
+each fake at its part's real timing, and a noise node (ICS-43434 on I2S) hearing a simulated
+street go from a quiet night into the morning rush. Halfway through, one node's particle
+sensor starts NACKing and another node loses Wi-Fi for a while, so the view shows the runtime
+coping: health reports, data-quality flags, reconnects."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ class NodeView:
     sensor: str = "-"
     queued: int | None = None
     readings: set = field(default_factory=set)
+    laeq: list = field(default_factory=list)
 
 
 def _collect(dep: Deployment, views: dict[str, NodeView], seen: int) -> int:
@@ -47,6 +49,8 @@ def _collect(dep: Deployment, views: dict[str, NodeView], seen: int) -> int:
         if parts[2] == "data":
             v.data += 1
             v.values = rec
+            if "LAeq" in rec and len(v.laeq) < 40:
+                v.laeq.append(rec["LAeq"])
             v.readings |= {int(val) for k, val in _seqs(m.payload)}
         elif parts[2] == "health":
             v.health += 1
@@ -64,14 +68,17 @@ def _seqs(payload: bytes) -> list[tuple[str, float]]:
 
 def _table(views: dict[str, NodeView], elapsed: float, duration: float, events: list[str]) -> str:
     lines = [f"stadsnod demo -- {elapsed:5.0f}/{duration:.0f} s  (Ctrl-C stops)", "",
-             f"{'node':<15}{'status':<8}{'read':>5}{'queue':>6}  {'T Cel':>6} {'RH %':>6} "
-             f"{'p hPa':>7} {'CO2':>5} {'PM2.5':>6} {'qual':>5}  sensors"]
+             f"{'node':<18}{'status':<8}{'read':>5}{'queue':>6}  {'T Cel':>6} {'RH %':>6} "
+             f"{'p hPa':>7} {'CO2':>5} {'PM2.5':>6} {'LAeq':>5} {'LAFmx':>5} {'qual':>5}  "
+             f"sensors"]
     for name, v in views.items():
         t = v.values.get("temperature")
         h = v.values.get("humidity")
         p = v.values.get("pressure")
         co2 = v.values.get("co2")
         pm25 = v.values.get("pm25")
+        laeq = v.values.get("LAeq")
+        lafmax = v.values.get("LAFmax")
         qs = [val for k, val in v.values.items() if k.startswith("quality/")]
         q = min(qs) if qs else None
 
@@ -79,25 +86,30 @@ def _table(views: dict[str, NodeView], elapsed: float, duration: float, events: 
             return f"{x / scale:{w}.{d}f}" if isinstance(x, (int, float)) else f"{'-':>{w}}"
 
         queue = "-" if v.queued is None else str(v.queued)
-        lines.append(f"{name:<15}{v.status:<8}{len(v.readings):>5}{queue:>6}  {f(t)} {f(h)} "
-                     f"{f(p, 100, 7)} {f(co2, 1, 5, 0)} {f(pm25, 1, 6)} {f(q, 1, 5, 2)}  "
-                     f"{v.sensor}")
+        lines.append(f"{name:<18}{v.status:<8}{len(v.readings):>5}{queue:>6}  {f(t)} {f(h)} "
+                     f"{f(p, 100, 7)} {f(co2, 1, 5, 0)} {f(pm25, 1, 6)} {f(laeq, 1, 5)} "
+                     f"{f(lafmax, 1, 5)} {f(q, 1, 5, 2)}  {v.sensor}")
     lines += ["", *events[-6:]]
     return "\n".join(lines)
 
 
-def run_demo(nodes: int = 3, duration: float = 60, interval: float = 5) -> None:
+def run_demo(nodes: int = 4, duration: float = 60, interval: float = 5) -> None:
     live = sys.stdout.isatty()
     # SIGTERM (e.g. from a CI timeout) stops as cleanly as Ctrl-C.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     print(f"starting broker, SNTP and {nodes} simulated nodes (heap {DEFAULT_HEAP} each)...")
     events: list[str] = []
     with Deployment(RUN / "demo") as dep:
-        ids = [f"sthlm-aq-{i + 1:04d}" for i in range(nodes)]
+        kits = [DEMO_KITS[k % len(DEMO_KITS)] for k in range(nodes)]
+        ids = [f"sthlm-{'noise' if kit == 'noise' else 'aq'}-{i + 1:04d}"
+               for i, kit in enumerate(kits)]
         views = {i: NodeView() for i in ids}
-        for k, i in enumerate(ids):
-            dep.add_node(i, kit=DEMO_KITS[k % len(DEMO_KITS)], interval_s=interval, every_s=1,
-                         health_s=max(interval, 5)).start()
+        # the noise node's street: from 02:00 (quiet night) into the morning rush, six
+        # simulated hours over the run, with vehicles passing
+        street = {"scene": "street", "day_s": 4 * duration, "start_hour": 2.0}
+        for i, kit in zip(ids, kits, strict=True):
+            dep.add_node(i, kit=kit, interval_s=interval, every_s=1, health_s=max(interval, 5),
+                         scene=street if kit == "noise" else None).start()
         print(f"broker on 127.0.0.1:{dep.broker.port}; nodes in {dep.dir / 'nodes'}")
         start = time.time()
         seen = 0
@@ -151,6 +163,9 @@ def run_demo(nodes: int = 3, duration: float = 60, interval: float = 5) -> None:
             gaps = len(set(range(1, top + 1)) - v.readings)
             print(f"  {name}: {len(v.readings)} readings in {v.data} packs (sequence 1..{top}, "
                   f"{gaps} missing), {v.health} health reports, final status {v.status!r}")
+            if v.laeq:
+                print(f"    LAeq per {interval:g} s interval, night into the morning rush: "
+                      + " ".join(f"{x:.0f}" for x in v.laeq))
         total = sum(len(v.readings) for v in views.values())
         print(f"  {total} readings reached the platform; logs in {dep.dir}")
 

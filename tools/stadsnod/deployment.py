@@ -28,13 +28,15 @@ class Deployment:
         self._stack.callback(self.platform.stop)
 
     def add_node(self, device_id: str, heap: str = DEFAULT_HEAP, kit: str = "weather",
-                 **cfg) -> SimNode:
-        """A node with the sensors of `kit` (simnode.KITS), fakes at their real timing."""
+                 scene: dict | None = None, **cfg) -> SimNode:
+        """A node with the sensors of `kit` (simnode.KITS), fakes at their real timing; `scene`
+        sets what a microphone hears (fake_mic.Device options)."""
         if "sensors" not in cfg:
             cfg["sensors"] = kit_sensors(kit, cfg.pop("every_s", 2))
         node = provision_sim_node(self.dir / "nodes" / device_id, device_id, self.pki,
                                   self.broker.port, self.sntp.port,
-                                  world=sim_world(len(self.nodes), kit=kit), heap=heap, **cfg)
+                                  world=sim_world(len(self.nodes), kit=kit, scene=scene),
+                                  heap=heap, **cfg)
         self.nodes.append(node)
         return node
 

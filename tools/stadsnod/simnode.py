@@ -52,8 +52,10 @@ KITS: dict[str, list[tuple]] = {
                  ("sps30", "i2c0", 0x69, {"warmup_s": 10}, "sps30", {})],
     "pm-sen5x-pms": [("sen5x", "i2c0", 0x69, {}, "sen5x", {}),
                      ("pms5003", "uart1", None, {"warmup_s": 10}, "pms5003", {})],
+    # an ICS-43434 on I2S at 16 kHz (a Pico W's rate) hearing a street
+    "noise": [("ics43434", "i2s0", None, {"rate": 16000}, "mic", {"scene": "street"})],
 }
-DEMO_KITS = ("co2", "pm-sps30", "pm-sen5x-pms")
+DEMO_KITS = ("co2", "pm-sps30", "pm-sen5x-pms", "noise")
 
 
 def kit_sensors(kit: str, every_s: float, time_scale: float = 1.0) -> list[dict]:
@@ -73,14 +75,19 @@ def kit_sensors(kit: str, every_s: float, time_scale: float = 1.0) -> list[dict]
 
 
 def sim_world(index: int, env: dict | None = None, uid: str | None = None,
-              kit: str = "weather", time_scale: float = 1.0) -> dict:
-    """Fake hardware for one node: the kit's fake sensors in a shared weather."""
+              kit: str = "weather", time_scale: float = 1.0, scene: dict | None = None) -> dict:
+    """Fake hardware for one node: the kit's fake sensors in a shared weather (and `scene`
+    options for a microphone's fake: fake_mic.Device)."""
     env = env if env is not None else {"seed": index + 1, "temperature": 6.0 + index,
                                        "humidity": 75.0 - 3 * index, "period_s": 120}
     i2c: list[dict] = []
     uart: dict = {}
+    i2s: dict = {}
     for _driver, bus, address, _options, device, fake_opts in KITS[kit]:
         opts = dict(fake_opts)
+        if device == "mic":
+            i2s[bus[3:]] = {"device": "mic", "options": opts | (scene or {})}
+            continue
         if device != "bme280":
             opts["time_scale"] = time_scale
         spec = {"device": device, "env": env, "options": opts}
@@ -96,6 +103,8 @@ def sim_world(index: int, env: dict | None = None, uid: str | None = None,
     }
     if uart:
         world["uart"] = uart
+    if i2s:
+        world["i2s"] = i2s
     return world
 
 
