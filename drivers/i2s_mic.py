@@ -15,8 +15,9 @@ MAX_BLOCK = const(256)
 
 
 class I2SMicrophone:
-    def __init__(self, i2s, rate, block=None, kernel="viper"):
-        """i2s: machine.I2S in RX mode with bits=32. block: samples per read (default 5 ms)."""
+    def __init__(self, i2s, rate, block=None, kernel="viper", discard_ms=_STARTUP_MS):
+        """i2s: machine.I2S in RX mode with bits=32. block: samples per read (default 5 ms).
+        discard_ms: the start-up transient to drop (0 for a recording)."""
         self._i2s = i2s
         self.rate = rate
         self.block = block or rate // 200
@@ -27,7 +28,7 @@ class I2SMicrophone:
         self._view = memoryview(self._slots)
         self._dc16 = None  # DC in 1/16 count
         self._blocks = 0
-        self._discard = rate * _STARTUP_MS // 1000
+        self._discard = rate * discard_ms // 1000
         self.read_errors = 0
 
     def read(self, samples):

@@ -61,6 +61,10 @@ class NoiseMeter:
             self.silent += 1  # microphone is that quiet (ICS-43434 self-noise: about -91 dBFS)
         self.levels.add(a, 2 * out[1], zs, 2 * zshift)
 
+    def settling_blocks(self):
+        """Blocks still to come before the levels count (the filter's start)."""
+        return self._settling
+
     def interval(self):
         """The interval's records [(name, dB)] (None if no block came), and a new interval."""
         r = self.levels.records()

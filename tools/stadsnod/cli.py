@@ -230,6 +230,14 @@ def _replay(args: argparse.Namespace) -> int:
                       device_id=args.device_id, pen=args.pen)
 
 
+def _noise(args: argparse.Namespace) -> int:
+    from .noise import analyze
+
+    return analyze(args.file, sensitivity=args.sensitivity, offset=args.offset,
+                   interval=args.interval, start=args.start,
+                   kernel="bytecode" if args.bytecode else "viper", progress=not args.quiet)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="stadsnod", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -347,6 +355,27 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--device-id", default="replay", help="device id for the SenML base name")
     r.add_argument("--pen", type=int, default=32473, help="IANA enterprise number in the URN")
     r.set_defaults(func=_replay)
+
+    no = sub.add_parser("noise", help="the node's noise meter on the host")
+    nos = no.add_subparsers(dest="action", required=True)
+    na = nos.add_parser("analyze", help="levels of a WAV recording, one SenML pack per interval "
+                                        "(LAeq, LAFmax, LAFmin, LASmax, LA10/50/90, LZeq)")
+    na.add_argument("file", type=Path, metavar="FILE.wav",
+                    help="integer PCM, 16/24/32 bit, 16/32/44.1/48 kHz; first channel")
+    na.add_argument("--sensitivity", type=float, default=-26.0, metavar="DBFS",
+                    help="the microphone's output for 94 dB SPL at 1 kHz, sine-peak dBFS "
+                         "(ICS-43434, INMP441: -26)")
+    na.add_argument("--offset", type=float, default=0.0, metavar="DB",
+                    help="the unit's calibrator offset (README: noise calibration)")
+    na.add_argument("--interval", type=float, default=60.0, metavar="S",
+                    help="seconds per pack (default 60, as on a node)")
+    na.add_argument("--start", type=float, default=None, metavar="UNIX",
+                    help="Unix time of the first sample (default: the file's mtime minus its "
+                         "duration)")
+    na.add_argument("--bytecode", action="store_true",
+                    help="use the bytecode fallback instead of the viper kernel")
+    na.add_argument("--quiet", action="store_true", help="no summary line on stderr")
+    na.set_defaults(func=_noise)
 
     args = p.parse_args(argv)
     try:

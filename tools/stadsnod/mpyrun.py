@@ -29,6 +29,25 @@ def run_code(code: str, *, cwd: Path | None = None, heap: str = "512K", timeout:
                           env=full_env, capture_output=True, text=True, timeout=timeout)
 
 
+def stream_code(code: str, *, heap: str = "512K", env: dict | None = None,
+                path: str | None = None, on_stderr=None) -> tuple[int, str]:
+    """Like run_code, for long work: stdout is collected, each stderr line goes to on_stderr
+    as it comes (progress). Returns (exit status, stdout)."""
+    full_env = dict(os.environ, MICROPYPATH=path or micropypath(), **(env or {}))
+    with subprocess.Popen([micropython(), "-X", f"heapsize={heap}", "-c", code], env=full_env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as p:
+        import threading
+
+        chunks: list[str] = []
+        reader = threading.Thread(target=lambda: chunks.append(p.stdout.read()), daemon=True)
+        reader.start()
+        for line in p.stderr:
+            if on_stderr:
+                on_stderr(line.rstrip("\n"))
+        reader.join()
+        return p.wait(), "".join(chunks)
+
+
 def run_device_test(path: Path, name: str, heap: str = "512K") -> tuple[bool, str]:
     code = _RUNNER.format(dir=str(path.parent), mod=path.stem, fn=name)
     r = run_code(code, cwd=path.parent, heap=heap)
