@@ -19,5 +19,6 @@ BOARD = {
         {"driver": "bme280", "bus": "i2c0", "address": 0x76},
         {"driver": "sen5x", "bus": "i2c0", "address": 0x69},
         {"driver": "pms5003", "bus": "uart1"},
+        {"driver": "ics43434", "bus": "i2s0", "options": {"rate": 48000}},
     ],
 }

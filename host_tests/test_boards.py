@@ -67,6 +67,11 @@ CASES = [
      "a pms5003 talks UART, not I2C"),
     ("host", lambda b: b["sensors"].append({"driver": "sps30", "bus": "i2c1", "address": 0x69}),
      "the board has no bus 'i2c1'"),
+    ("host", lambda b: b["sensors"].append({"driver": "ics43434", "bus": "i2c0"}),
+     "a ics43434 is an I2S microphone, not on I2C"),
+    ("host", lambda b: b["sensors"].append({"driver": "inmp441", "bus": "i2s0",
+                                            "options": {"rate": 22050}}),
+     "rate 22050 Hz is not one the noise meter runs at"),
     ("host", lambda b: b.pop("gc_heap_bytes"), "'gc_heap_bytes' is missing"),
     ("host", _set("chip", "esp8266"), "unknown chip 'esp8266'"),
 ]

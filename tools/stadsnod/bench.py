@@ -65,6 +65,16 @@ def driver_figures() -> dict[str, tuple[int, int]]:
     return out
 
 
+def noise_figures() -> dict[str, float]:
+    """The noise path on the unix port (tools/stadsnod/unixport/noise_bench.py): realtime
+    factors at 48 kHz (viper, bytecode), heap held, allocation per block."""
+    r = run_code("import noise_bench", heap="2M", timeout=300, path=micropypath(RUNNER))
+    if r.returncode:
+        raise ToolError(f"noise bench failed:\n{r.stdout}{r.stderr}")
+    return {name: float(value) for name, value in
+            (line.split() for line in r.stdout.splitlines() if line.strip())}
+
+
 def queue_default_capacity() -> int:
     """The default spool capacity (readings), read from the firmware's config schema."""
     spec = importlib.util.spec_from_file_location("fw_config", ROOT / "firmware" / "config.py")
@@ -96,6 +106,14 @@ def run_bench(cycles: int = 120) -> None:
     for name, (held, per_read) in driver_figures().items():
         print(f"driver_heap_bytes_{name}: {held} bytes")
         print(f"driver_alloc_per_read_bytes_{name}: {per_read} bytes", flush=True)
+    _progress("the noise meter: A-weighting and levels at 48 kHz")
+    noise = noise_figures()
+    print(f"noise_realtime_factor_48k: {noise['noise_realtime_factor_48k']:.0f} s/s")
+    print(f"noise_realtime_factor_48k_bytecode: "
+          f"{noise['noise_realtime_factor_48k_bytecode']:.1f} s/s")
+    print(f"noise_heap_bytes: {noise['noise_heap_bytes']:.0f} bytes")
+    print(f"noise_alloc_per_block_bytes: {noise['noise_alloc_per_block_bytes']:.0f} bytes",
+          flush=True)
     _progress("power cuts at every flash write of the spool scenario")
     points, lost = power_cut_figures()
     print(f"power_cut_points_tested: {points} count")

@@ -21,6 +21,8 @@ BOARDS = ROOT / "boards"
 I2C_ADDRESSES = {"bme280": (0x76, 0x77), "bmp280": (0x76, 0x77), "scd4x": (0x62,),
                  "sps30": (0x69,), "sen5x": (0x69,)}
 UART_PARTS = ("pms5003",)
+I2S_PARTS = ("ics43434", "inmp441")
+NOISE_RATES = (16000, 32000, 44100, 48000)
 REQUIRED = {"name": str, "title": str, "chip": str, "target": str, "micropython": str,
             "flash_bytes": int, "gc_heap_bytes": int, "sensors": list}
 TARGETS = ("unix", "esp32", "rp2")
@@ -227,9 +229,18 @@ def _sensor_rules(board: dict) -> list[str]:
             if kind != "uart":
                 problems.append(f"{where}: a {driver} talks UART, not {kind.upper()}")
             continue
+        if driver in I2S_PARTS:
+            rate = (s.get("options") or {}).get("rate", 48000)
+            if kind != "i2s":
+                problems.append(f"{where}: a {driver} is an I2S microphone, not on "
+                                f"{kind.upper()}")
+            elif rate not in NOISE_RATES:
+                problems.append(f"{where}: rate {rate} Hz is not one the noise meter runs at "
+                                f"({', '.join(map(str, NOISE_RATES))})")
+            continue
         if driver not in I2C_ADDRESSES:
             problems.append(f"{where}: unknown driver (known: "
-                            f"{', '.join(sorted(I2C_ADDRESSES) + list(UART_PARTS))})")
+                            f"{', '.join(sorted(I2C_ADDRESSES) + list(UART_PARTS + I2S_PARTS))})")
             continue
         if kind != "i2c":
             problems.append(f"{where}: a {driver} talks I2C, not {kind.upper()}")

@@ -117,7 +117,9 @@ _HARD_RESET, _WDT_RESET, _DEEPSLEEP_RESET = 2, 3, 4
 # The fake device standing in for each driver's part, with the options that make it that part.
 FAKE_FOR = {"bme280": ("bme280", {}), "bmp280": ("bme280", {"chip_id": 0x58}),
             "scd4x": ("scd4x", {}), "sps30": ("sps30", {}), "sen5x": ("sen5x", {}),
-            "pms5003": ("pms5003", {})}
+            "pms5003": ("pms5003", {}), "ics43434": ("mic", {"scene": "street"}),
+            "inmp441": ("mic", {"scene": "street", "sensitivity_dbfs": -26.0,
+                                "self_noise_db": 33.0})}
 
 
 def board_world(board: dict, index: int = 0, env: dict | None = None,
@@ -130,6 +132,7 @@ def board_world(board: dict, index: int = 0, env: dict | None = None,
     world["chip"] = board["chip"]
     i2c: dict[str, list] = {}
     uart: dict[str, dict] = {}
+    i2s: dict[str, dict] = {}
     for s in board["sensors"]:
         device, opts = FAKE_FOR[s["driver"]]
         opts = dict(opts)
@@ -140,10 +143,13 @@ def board_world(board: dict, index: int = 0, env: dict | None = None,
         spec = {"device": device, "env": env, "options": opts}
         if kind == "i2c":
             i2c.setdefault(bus_id, []).append(dict(spec, address=s["address"]))
+        elif kind == "i2s":
+            i2s[bus_id] = {"device": device, "options": opts}
         else:
             uart[bus_id] = spec
     world["i2c"] = i2c
     world["uart"] = uart
+    world["i2s"] = i2s
     return world
 
 
