@@ -145,7 +145,7 @@ def test_config_errors_name_the_field():
     cases.append((c, "colour"))
     c = _copy(GOOD)
     c["sensors"][0]["driver"] = "bme680"
-    cases.append((c, "config.sensors[0].driver must be one of bme280, bmp280, pms5003"))
+    cases.append((c, "config.sensors[0].driver must be one of bme280, bmp280, ics43434"))
     c = _copy(GOOD)
     c["sensors"][0]["options"] = {"osrs_t": 2, "gain": 4}
     cases.append((c, "'gain' is not an option of bme280"))
