@@ -20,9 +20,10 @@ class UARTDevice:
     def connect(self, uart):
         self.baudrate = uart.baudrate
 
-    def feed(self, data):
+    def feed(self, data, at_ms=None):
+        """Queues bytes that start on the line at at_ms (ticks_ms; default now)."""
         if not self.queue:
-            self._t0 = time.ticks_ms()
+            self._t0 = time.ticks_ms() if at_ms is None else at_ms
             self._taken = 0
         self.queue.extend(data)
 
