@@ -12,6 +12,7 @@ BOARD = {
     "i2c": {"i2c0": {"id": 0, "scl": 1, "sda": 0, "freq": 100000}},
     "uart": {"uart1": {"id": 1, "tx": 4, "rx": 5}},
     "i2s": {"i2s0": {"id": 0, "sck": 10, "ws": 11, "sd": 12}},
+    "gpio": {"pir0": {"pin": 14, "pull": "down"}},
     "led": None,
     "sensor_power": None,
     "sensors": [

@@ -33,6 +33,9 @@ class Board:
                               ws=machine.Pin(pins["ws"]), sd=machine.Pin(pins["sd"]),
                               mode=machine.I2S.RX, bits=32, format=machine.I2S.MONO,
                               rate=rate or 48000, ibuf=pins.get("ibuf", 16384))
+        elif kind == "gpio":  # a digital input: a PIR's output
+            bus = machine.Pin(pins["pin"], machine.Pin.IN,
+                              machine.Pin.PULL_DOWN if pins.get("pull") == "down" else -1)
         elif kind == "uart":
             bus = machine.UART(pins["id"], tx=machine.Pin(pins["tx"]), rx=machine.Pin(pins["rx"]))
         else:

@@ -42,6 +42,7 @@ _TOP = (
     ("health_s", "num", 0.1, 86400, 300),
     ("log_level", "level", 0, 0, "info"),
     ("watchdog_s", "num", 0, 3600, 30),  # 0: no hardware watchdog
+    ("presence_fusion", "fusion", 0, 0, "any"),  # PIR and mmWave together: any or both
 )
 _SECTIONS = (
     ("wifi", True, (
@@ -94,7 +95,13 @@ DRIVER_OPTIONS = {
     # calibrator offset (dB), and bytecode=true to use the fallback instead of viper
     "ics43434": ("rate", "sensitivity_dbfs", "offset_db", "bytecode"),
     "inmp441": ("rate", "sensitivity_dbfs", "offset_db", "bytecode"),
+    # occupancy: a PIR's software hold, warm-up and debounce; the LD2410's farthest gate and
+    # no-one duration; the VL53L1X counter's threshold, ranging period, zone centres, long mode
+    "pir": ("hold_s", "warmup_s", "debounce_ms", "retrigger"),
+    "ld2410": ("max_gate", "no_one_s"),
+    "vl53l1x": ("threshold_mm", "period_ms", "zone_a_spad", "zone_b_spad", "long"),
 }
+PRESENCE_FUSION = ("any", "both")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
@@ -107,6 +114,8 @@ def _check(kind, lo, hi, v):
         return "%s %s..%s" % ("an integer" if kind == "int" else "a number", lo, hi)
     if kind == "obj":
         return None if isinstance(v, dict) else "an object"
+    if kind == "fusion":
+        return None if v in PRESENCE_FUSION else "one of " + ", ".join(PRESENCE_FUSION)
     if kind == "level":
         return None if v in LOG_LEVELS else "one of " + ", ".join(LOG_LEVELS)
     if kind == "id":

@@ -82,6 +82,9 @@ class Node:
         self.bn = senml.base_name(cfg["urn_pen"], self.id)
         specs = cfg["sensors"] or board.sensors()  # config overrides the board's wiring
         self.sensors = [make_sensor(spec, board, log) for spec in specs]
+        if any(s["driver"] in ("pir", "ld2410") for s in specs):
+            import occupancy  # several presence sensors give one presence, fused
+            self.sensors = occupancy.fuse(self.sensors, cfg["presence_fusion"], log)
         # Each record has one source: the first sensor in the config that measures it (list
         # the BME280 before the SCD4x, and temperature comes from the BME280).
         self.units = {}
@@ -303,7 +306,8 @@ class Node:
             t = self.clock.unix_at(t) if boot == self.boot else None
         elif kind != reading.UNIX:
             t = None
-        return seq, t, [(names[i][0], names[i][1], v) for i, v in values]
+        return seq, t, [(names[i][0], names[i][1], bool(v) if names[i][0] in senml.BOOLEAN
+                         else v) for i, v in values]
 
     def _holding(self, payload):
         """A reading of this boot stamped before the clock was set waits for the clock, for
@@ -430,8 +434,9 @@ class Node:
         if rssi is not None:
             r.append(("rssi", "dBm", rssi))
         for s in self.sensors:
-            r.append(("sensor/%s/status" % s.id, None, s.status))
-            r.append(("sensor/%s/errors" % s.id, "count", s.errors_total))
+            for part in getattr(s, "sources", ()) or (s,):  # fused sensors: each source
+                r.append(("sensor/%s/status" % part.id, None, part.status))
+                r.append(("sensor/%s/errors" % part.id, "count", part.errors_total))
         problem = self.cfg.get("config_problem") or self.tls_problem
         r.append(("problem", None, problem or self.log.last_problem() or "none"))
         return r

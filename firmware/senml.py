@@ -6,6 +6,8 @@ _NAME_EXTRA = "-:./_"
 
 # RFC 8428 4.5.3: times at or above 2**28 are absolute (seconds since the Unix epoch).
 ABSOLUTE_TIME_MIN = 1 << 28
+# records whose value is true/false ("vb"), though stored as numbers on flash
+BOOLEAN = ("presence",)
 
 
 def valid_name(name):

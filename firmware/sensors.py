@@ -19,6 +19,8 @@ DRIVERS = {
 }
 # I2S microphones: streamed, not polled (noise_sensor.py)
 MICROPHONES = ("ics43434", "inmp441")
+# occupancy: presence (PIR, mmWave) and the doorway counter (occupancy.py)
+OCCUPANCY = ("pir", "ld2410", "vl53l1x")
 
 
 def make(spec, board, log):
@@ -26,6 +28,9 @@ def make(spec, board, log):
     if spec["driver"] in MICROPHONES:
         from noise_sensor import NoiseSensor
         return NoiseSensor(spec, board, log)
+    if spec["driver"] in OCCUPANCY:
+        import occupancy
+        return occupancy.make(spec, board, log)
     return Sensor(spec, board, log)
 
 
@@ -47,7 +52,7 @@ class Sensor:
     def __init__(self, spec, board, log):
         if spec["driver"] not in DRIVERS:
             raise ValueError("unknown sensor driver '%s' (known: %s)"
-                             % (spec["driver"], ", ".join(sorted(DRIVERS) + list(MICROPHONES))))
+                             % (spec["driver"], ", ".join(sorted(DRIVERS) + list(MICROPHONES + OCCUPANCY))))
         self.records = DRIVERS[spec["driver"]][2]
         self.publish = self.records  # the node narrows this to the records this sensor owns
         self.spec = spec

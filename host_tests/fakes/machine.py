@@ -88,6 +88,8 @@ class Pin:
     IRQ_RISING = 1
     IRQ_FALLING = 2
 
+    _sources = {}
+
     def __init__(self, id, mode=-1, pull=-1, value=None):
         self.id = id
         self.mode = mode
@@ -95,6 +97,13 @@ class Pin:
         self._value = 0 if value is None else value
         self._irq = None
         self._trigger = 0
+        self._watch = None
+        # a fake part driving this pin (a PIR's output): tests attach one, the world names one
+        self._source = Pin._sources.get(id) or simworld.gpio_source(id)
+
+    @classmethod
+    def attach(cls, id, source):
+        cls._sources[id] = source
 
     def init(self, mode=-1, pull=-1, value=None):
         self.mode = mode
@@ -103,6 +112,8 @@ class Pin:
 
     def value(self, v=None):
         if v is None:
+            if self._source is not None:
+                self.drive(self._source.level())
             return self._value
         self.drive(v)
 
@@ -118,6 +129,17 @@ class Pin:
     def irq(self, handler=None, trigger=3):
         self._irq = handler
         self._trigger = trigger
+        if handler and self._source is not None and self._watch is None:
+            # the part changes the level on its own; an edge calls the handler as the
+            # port's interrupt would (soft IRQ: between tasks)
+            import asyncio
+
+            async def watch():
+                while True:
+                    self.drive(self._source.level())
+                    await asyncio.sleep_ms(5)
+
+            self._watch = asyncio.create_task(watch())
 
     def drive(self, v):
         """What the outside world (or an output) does to the pin; fires the IRQ on an edge."""

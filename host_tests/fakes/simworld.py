@@ -88,6 +88,19 @@ def uart_device(port_id):
     return _make(spec, "uart%d" % port_id) if spec else None
 
 
+_gpio = {}
+
+
+def gpio_source(pin_id):
+    """The fake part on a GPIO, made once per pin (several Pin objects share it)."""
+    spec = world().get("gpio", {}).get(str(pin_id))
+    if not spec:
+        return None
+    if pin_id not in _gpio:
+        _gpio[pin_id] = _make(spec, "gpio%s" % pin_id)
+    return _gpio[pin_id]
+
+
 def i2s_source(port_id):
     spec = world().get("i2s", {}).get(str(port_id))
     return _make(spec, "i2s%d" % port_id) if spec else None

@@ -19,8 +19,9 @@ BOARDS = ROOT / "boards"
 # I2C addresses each part can answer at (BME280/BMP280 datasheets: 0x76 or 0x77 by SDO; SCD4x
 # datasheet: 0x62; SPS30 and SEN5x datasheets: 0x69) and the parts on a UART.
 I2C_ADDRESSES = {"bme280": (0x76, 0x77), "bmp280": (0x76, 0x77), "scd4x": (0x62,),
-                 "sps30": (0x69,), "sen5x": (0x69,)}
-UART_PARTS = ("pms5003",)
+                 "sps30": (0x69,), "sen5x": (0x69,), "vl53l1x": (0x29,)}
+UART_PARTS = ("pms5003", "ld2410")
+GPIO_PARTS = ("pir",)
 I2S_PARTS = ("ics43434", "inmp441")
 NOISE_RATES = (16000, 32000, 44100, 48000)
 REQUIRED = {"name": str, "title": str, "chip": str, "target": str, "micropython": str,
@@ -115,6 +116,8 @@ def _pins(board: dict) -> list[tuple[str, Any, str]]:
                     used.append((f"{bus}.{sig}", spec[sig], direction))
     for bus, spec in (board.get("adc") or {}).items():
         used.append((f"{bus}", spec.get("pin"), "adc"))
+    for bus, spec in (board.get("gpio") or {}).items():
+        used.append((f"{bus}.pin", spec.get("pin"), "in"))
     if board.get("led"):
         used.append(("led", board["led"].get("pin"), "out"))
     if board.get("sensor_power"):
@@ -229,6 +232,10 @@ def _sensor_rules(board: dict) -> list[str]:
             if kind != "uart":
                 problems.append(f"{where}: a {driver} talks UART, not {kind.upper()}")
             continue
+        if driver in GPIO_PARTS:
+            if kind != "gpio":
+                problems.append(f"{where}: a {driver} is a GPIO input, not on {kind.upper()}")
+            continue
         if driver in I2S_PARTS:
             rate = (s.get("options") or {}).get("rate", 48000)
             if kind != "i2s":
@@ -239,8 +246,8 @@ def _sensor_rules(board: dict) -> list[str]:
                                 f"({', '.join(map(str, NOISE_RATES))})")
             continue
         if driver not in I2C_ADDRESSES:
-            problems.append(f"{where}: unknown driver (known: "
-                            f"{', '.join(sorted(I2C_ADDRESSES) + list(UART_PARTS + I2S_PARTS))})")
+            known = sorted(I2C_ADDRESSES) + list(UART_PARTS + I2S_PARTS + GPIO_PARTS)
+            problems.append(f"{where}: unknown driver (known: {', '.join(known)})")
             continue
         if kind != "i2c":
             problems.append(f"{where}: a {driver} talks I2C, not {kind.upper()}")

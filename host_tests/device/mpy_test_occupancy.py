@@ -1,0 +1,177 @@
+# Occupancy drivers against their fakes, under MicroPython: the PIR on a fake GPIO (module
+# timings from ../shared/reference/sensors.md: AM312 hold ~2 s / block ~2 s, EKMC without a
+# hold timer, settling after power-up), the VL53L1X on the fake I2C (register map and the
+# power-on configuration block of ST's ultra-lite driver; model id 0xEACC) counting people
+# through a doorway with ST UM2600's two-zone method.
+import asyncio
+
+import fake_pir
+import fake_vl53l1x
+import machine
+import people
+
+import pir
+import vl53l1x
+from devtest import raises_async
+from people_counter import Counter
+
+
+class _Level:
+    """A GPIO source the test sets by hand."""
+
+    def __init__(self):
+        self.v = 0
+        self.fault = None
+
+    def level(self):
+        return self.v
+
+
+def _pin(source, n=20):
+    machine.Pin.attach(n, source)
+    return machine.Pin(n, machine.Pin.IN)
+
+
+async def _watch(p, ms):
+    """The node's task: wait for an edge or 20 ms, judge; for `ms`."""
+    for _ in range(ms // 20):
+        await p.wait(20)
+
+
+async def test_pir_debounce_hold_and_retrigger():
+    src = _Level()
+    p = pir.PIR(_pin(src), hold_s=0.3, warmup_s=0, debounce_ms=40)
+    src.v = 1
+    await asyncio.sleep_ms(15)
+    src.v = 0  # a 15 ms glitch: not motion
+    await _watch(p, 120)
+    assert not p.present
+    src.v = 1
+    await _watch(p, 80)
+    assert p.present
+    src.v = 0
+    await _watch(p, 160)
+    assert p.present  # held
+    src.v = 1  # motion again within the hold: retriggered
+    await _watch(p, 80)
+    src.v = 0
+    await _watch(p, 240)
+    assert p.present  # 0.3 s from the last motion, not from the first
+    await _watch(p, 200)
+    assert not p.present
+
+
+async def test_pir_interrupt_wakes_the_task():
+    # the fake pin fires its handler on an edge; wait() returns well before its timeout
+    src = _Level()
+    p = pir.PIR(_pin(src, 21), hold_s=0, warmup_s=0, debounce_ms=0)
+
+    async def later():
+        await asyncio.sleep_ms(30)
+        src.v = 1
+
+    asyncio.create_task(later())
+    t0 = asyncio.ticks()
+    await p.wait(2000)
+    assert asyncio.ticks_diff(asyncio.ticks(), t0) < 1000 and p.edges == 1
+
+
+async def test_pir_warm_up_pulses_are_ignored():
+    # an HC-SR501 pulses at random while it settles (60 s, here 0.3 s at time_scale 0.005)
+    dev = fake_pir.Device(module="hc-sr501", visits=[], time_scale=0.005)
+    p = pir.PIR(_pin(dev, 22), hold_s=0.05, warmup_s=0.35, debounce_ms=0)
+    seen = []
+    for _ in range(15):
+        await p.wait(20)
+        seen.append(p.present)
+    assert p.edges > 2 and not any(seen), (p.edges, seen)
+
+
+async def test_pir_modules_with_and_without_hold_timer():
+    # someone walks in from 1 s to 2 s of the scene (time_scale 0.1: 100 ms to 200 ms)
+    for module in ("am312", "ekmc"):
+        dev = fake_pir.Device(module=module, visits=[(1.0, 2.0, 2.0, True)], time_scale=0.1)
+        dev.settle = 0
+        p = pir.PIR(_pin(dev, 23), hold_s=0.1, warmup_s=0, debounce_ms=10)
+        trace = []
+        for _ in range(80):
+            await p.wait(10)
+            trace.append(p.present)
+        assert not trace[0] and True in trace and not trace[-1], (module, trace)
+
+
+# -- VL53L1X
+def _tof(crossings=(), noise=False, time_scale=1.0, addr=0x29):
+    dev = fake_vl53l1x.Device(crossings=list(crossings), noise=noise, time_scale=time_scale)
+    machine.I2C.attach(0, addr, dev)
+    return dev, vl53l1x.VL53L1X(machine.I2C(0), addr)
+
+
+async def test_vl53l1x_start_writes_the_documented_configuration():
+    dev, s = _tof()
+    await s.start("short", (8, 16), 33)
+    assert dev.blocks[0] == (0x2D, vl53l1x.DEFAULT_CONFIG)  # in one write, before ranging
+    assert [dev.regs[r] for r in (0x4B, 0x60, 0x63, 0x69, 0x78, 0x79, 0x7A, 0x7B)] == \
+        [0x14, 0x07, 0x05, 0x38, 0x07, 0x05, 0x06, 0x06]  # short distance mode
+    assert dev.regs[0x80] == 0xF7  # 8 wide, 16 high: (16 - 1) << 4 | (8 - 1)
+    period = (dev.regs[0x6C] << 24) | (dev.regs[0x6D] << 16) | (dev.regs[0x6E] << 8) | \
+        dev.regs[0x6F]
+    assert period == int(33 * fake_vl53l1x.OSC * 1.075)
+    s.set_distance_mode("long")
+    assert [dev.regs[r] for r in (0x4B, 0x60, 0x63, 0x69)] == [0x0A, 0x0F, 0x0D, 0xB8]
+
+
+async def test_vl53l1x_identity_and_bus_faults():
+    dev, s = _tof()
+    dev.regs[0x010F] = 0xEE
+    await raises_async(s.start(), "model id 0xeecc")
+    dev, s = _tof()
+    dev.fault = "nack"
+    await raises_async(s.start(), "no answer")
+
+
+async def test_vl53l1x_ranges_the_zone_under_its_roi():
+    walker = people.Crossing(0.0, inward=True, duration_s=100.0)  # stands in zone A
+    dev, s = _tof([walker])
+    await s.start()
+    for centre, want in ((167, 500), (231, 2100)):
+        s.set_centre(centre)
+        s.start_ranging()
+        await s.wait_ready()
+        assert s.read() and s.mm == want, (centre, s.status, s.mm)
+        s.stop()
+
+
+async def _count(dev, s, seconds, counter):
+    await s.start("short", (8, 16), 20)
+    zone = 0
+    s.set_centre(167)
+    s.start_ranging()
+    t_end = dev.clock.now() + seconds
+    while dev.clock.now() < t_end:
+        await s.wait_ready()
+        valid = s.read()
+        counter.update(zone, valid, s.mm)
+        zone ^= 1
+        s.set_centre(231 if zone else 167)
+    return counter
+
+
+async def test_doorway_counts_are_exact_in_clean_conditions():
+    # 4 in, 2 out, 2 turn back (one each way), 20 s of scene at 4x speed
+    C = people.Crossing
+    scene = [C(1.0, True), C(3.5, True), C(5.5, False), C(7.5, True, turn_back=True),
+             C(9.5, True), C(11.5, False), C(13.5, False, turn_back=True), C(15.5, True)]
+    dev, s = _tof(scene, time_scale=0.25)
+    c = await _count(dev, s, 18.0, Counter())
+    assert (c.count_in, c.count_out, c.turned_back) == (4, 2, 2), \
+        (c.count_in, c.count_out, c.turned_back)
+
+
+async def test_dropouts_are_tolerated():
+    # 5 % of rangings fail ("signal fail") and distances jitter +-30 mm
+    C = people.Crossing
+    scene = [C(1.0 + 2.5 * i, i % 3 != 2) for i in range(6)]
+    dev, s = _tof(scene, noise=True, time_scale=0.25)
+    c = await _count(dev, s, 16.0, Counter())
+    assert (c.count_in, c.count_out) == (4, 2), (c.count_in, c.count_out)
