@@ -6,7 +6,7 @@ VENV     := .venv
 BIN      := $(VENV)/bin
 STAMP    := $(VENV)/.installed
 DURATION ?= 60
-NODES    ?= 4
+NODES    ?= 5
 MOSQUITTO := $(shell command -v mosquitto 2>/dev/null || ls /usr/sbin/mosquitto 2>/dev/null)
 
 .PHONY: all venv mosquitto build test demo bench soak lint broker clean

@@ -17,12 +17,15 @@ class Board:
 
     def bus(self, name, rate=None):
         """The bus called `name` in the board file, made once and shared by its drivers. An I2S
-        bus takes its sample rate from the first driver that asks (a microphone: RX, 32-bit
-        slots, mono; the DMA buffer `ibuf` from the board file)."""
+        bus takes its sample rate, a UART its baud rate, from the first driver that asks (I2S
+        for a microphone: RX, 32-bit slots, mono; the DMA buffer `ibuf` from the board file).
+        A GPIO input is named for what is wired to it ("pir0")."""
         if name in self._buses:
             return self._buses[name]
         kind = name.rstrip("0123456789")
         pins = self.spec.get(kind, {}).get(name)
+        if pins is None and name in (self.spec.get("gpio") or {}):
+            kind, pins = "gpio", self.spec["gpio"][name]  # named for what is wired there
         if pins is None:
             raise BoardError("board %s has no bus '%s'" % (self.name, name))
         if kind == "i2c":
@@ -37,7 +40,8 @@ class Board:
             bus = machine.Pin(pins["pin"], machine.Pin.IN,
                               machine.Pin.PULL_DOWN if pins.get("pull") == "down" else -1)
         elif kind == "uart":
-            bus = machine.UART(pins["id"], tx=machine.Pin(pins["tx"]), rx=machine.Pin(pins["rx"]))
+            bus = machine.UART(pins["id"], baudrate=rate or pins.get("baudrate", 9600),
+                               tx=machine.Pin(pins["tx"]), rx=machine.Pin(pins["rx"]))
         else:
             raise BoardError("bus kind '%s' is not supported yet" % kind)
         self._buses[name] = bus

@@ -167,7 +167,8 @@ class Node:
         a sample can wait on its sensor for up to ~15 s, a publish on the broker for ~60 s."""
         w = self.watchdog
         for s in self.sensors:
-            w.register(s.id, s.every_ms + 30000)
+            for part in (s,) + tuple(getattr(s, "sources", ())):  # fused: each source too
+                w.register(part.id, part.every_ms + 30000)
         w.register("aggregator", int(self.cfg["interval_s"] * 1000) + 10000)
         w.register("publisher", 90000)
         if self.cfg["watchdog_s"]:

@@ -19,9 +19,11 @@ OSC = 0x0150
 
 class Device(Faultable):
     def __init__(self, env=None, time_scale=1.0, crossings=None, scene="school", length_s=600.0,
-                 noise=False, seed=9, boot_ms=2, **_ignored):
+                 people_n=None, noise=False, seed=9, boot_ms=2, **_ignored):
+        self.truth = None
         if crossings is None:
-            crossings, self.truth = people.morning_peak(length_s=length_s) \
+            n = people_n or max(8, int(length_s / 5))
+            crossings, self.truth = people.morning_peak(length_s=length_s, people=n) \
                 if scene == "school" else ([], {"in": 0, "out": 0})
         self.crossings = crossings
         self.clock = people.Clock(time_scale)

@@ -225,6 +225,8 @@ def _sensor_rules(board: dict) -> list[str]:
         where = f"sensors[{i}] ({s.get('driver')})"
         driver, bus = s.get("driver"), s.get("bus", "")
         kind = bus.rstrip("0123456789")
+        if bus in (board.get("gpio") or {}):
+            kind = "gpio"
         if bus not in (board.get(kind) or {}):
             problems.append(f"{where}: the board has no bus '{bus}'")
             continue

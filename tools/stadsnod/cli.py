@@ -248,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     b.set_defaults(func=_build)
 
     d = sub.add_parser("demo", help="a simulated deployment on the embedded broker")
-    d.add_argument("--nodes", type=int, default=4)
+    d.add_argument("--nodes", type=int, default=5)
     d.add_argument("--duration", type=float, default=60, help="seconds (Ctrl-C stops early)")
     d.add_argument("--interval", type=float, default=5, help="seconds per published interval")
     d.set_defaults(func=_demo)

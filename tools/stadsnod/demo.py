@@ -1,9 +1,10 @@
 """`stadsnod demo`: a small simulated deployment with a live view of what reaches the broker.
 The nodes carry a mix of air-quality kits (BME280 + SCD41; BMP280 + SPS30; SEN55 + PMS5003),
-each fake at its part's real timing, and a noise node (ICS-43434 on I2S) hearing a simulated
-street go from a quiet night into the morning rush. Halfway through, one node's particle
-sensor starts NACKing and another node loses Wi-Fi for a while, so the view shows the runtime
-coping: health reports, data-quality flags, reconnects."""
+each fake at its part's real timing, a noise node (ICS-43434 on I2S) hearing a simulated
+street go from a quiet night into the morning rush, and an occupancy node at a school entrance
+(VL53L1X people counter, LD2410 and PIR presence) through its morning peak. Halfway through,
+one node's particle sensor starts NACKing and another node loses Wi-Fi for a while, so the view
+shows the runtime coping: health reports, data-quality flags, reconnects."""
 
 from __future__ import annotations
 
@@ -29,6 +30,10 @@ class NodeView:
     queued: int | None = None
     readings: set = field(default_factory=set)
     laeq: list = field(default_factory=list)
+    counted: bool = False
+    count_in: int = 0
+    count_out: int = 0
+    counts: dict = field(default_factory=dict)  # seq -> (in, out), each reading once
 
 
 def _collect(dep: Deployment, views: dict[str, NodeView], seen: int) -> int:
@@ -52,6 +57,14 @@ def _collect(dep: Deployment, views: dict[str, NodeView], seen: int) -> int:
             if "LAeq" in rec and len(v.laeq) < 40:
                 v.laeq.append(rec["LAeq"])
             v.readings |= {int(val) for k, val in _seqs(m.payload)}
+            for seq, deliveries in dep.platform.readings(parts[1]).items():
+                vals = deliveries[0][1]
+                if "count_in" in vals and seq not in v.counts:
+                    v.counts[seq] = (int(vals["count_in"]), int(vals.get("count_out", 0)))
+            if v.counts:
+                v.counted = True
+                v.count_in = sum(c[0] for c in v.counts.values())
+                v.count_out = sum(c[1] for c in v.counts.values())
         elif parts[2] == "health":
             v.health += 1
             v.queued = rec.get("queued")
@@ -69,8 +82,8 @@ def _seqs(payload: bytes) -> list[tuple[str, float]]:
 def _table(views: dict[str, NodeView], elapsed: float, duration: float, events: list[str]) -> str:
     lines = [f"stadsnod demo -- {elapsed:5.0f}/{duration:.0f} s  (Ctrl-C stops)", "",
              f"{'node':<18}{'status':<8}{'read':>5}{'queue':>6}  {'T Cel':>6} {'RH %':>6} "
-             f"{'p hPa':>7} {'CO2':>5} {'PM2.5':>6} {'LAeq':>5} {'LAFmx':>5} {'qual':>5}  "
-             f"sensors"]
+             f"{'p hPa':>7} {'CO2':>5} {'PM2.5':>6} {'LAeq':>5} {'LAFmx':>5} {'in/out':>7} "
+             f"{'occ':>4} {'qual':>5}  sensors"]
     for name, v in views.items():
         t = v.values.get("temperature")
         h = v.values.get("humidity")
@@ -79,6 +92,8 @@ def _table(views: dict[str, NodeView], elapsed: float, duration: float, events: 
         pm25 = v.values.get("pm25")
         laeq = v.values.get("LAeq")
         lafmax = v.values.get("LAFmax")
+        io = f"{v.count_in}/{v.count_out}" if v.counted else "-"
+        occ = v.values.get("occupancy")
         qs = [val for k, val in v.values.items() if k.startswith("quality/")]
         q = min(qs) if qs else None
 
@@ -88,12 +103,12 @@ def _table(views: dict[str, NodeView], elapsed: float, duration: float, events: 
         queue = "-" if v.queued is None else str(v.queued)
         lines.append(f"{name:<18}{v.status:<8}{len(v.readings):>5}{queue:>6}  {f(t)} {f(h)} "
                      f"{f(p, 100, 7)} {f(co2, 1, 5, 0)} {f(pm25, 1, 6)} {f(laeq, 1, 5)} "
-                     f"{f(lafmax, 1, 5)} {f(q, 1, 5, 2)}  {v.sensor}")
+                     f"{f(lafmax, 1, 5)} {io:>7} {f(occ, 1, 4, 2)} {f(q, 1, 5, 2)}  {v.sensor}")
     lines += ["", *events[-6:]]
     return "\n".join(lines)
 
 
-def run_demo(nodes: int = 4, duration: float = 60, interval: float = 5) -> None:
+def run_demo(nodes: int = 5, duration: float = 60, interval: float = 5) -> None:
     live = sys.stdout.isatty()
     # SIGTERM (e.g. from a CI timeout) stops as cleanly as Ctrl-C.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
@@ -101,15 +116,18 @@ def run_demo(nodes: int = 4, duration: float = 60, interval: float = 5) -> None:
     events: list[str] = []
     with Deployment(RUN / "demo") as dep:
         kits = [DEMO_KITS[k % len(DEMO_KITS)] for k in range(nodes)]
-        ids = [f"sthlm-{'noise' if kit == 'noise' else 'aq'}-{i + 1:04d}"
-               for i, kit in enumerate(kits)]
+        prefix = {"noise": "noise", "occupancy": "occ"}
+        ids = [f"sthlm-{prefix.get(kit, 'aq')}-{i + 1:04d}" for i, kit in enumerate(kits)]
         views = {i: NodeView() for i in ids}
         # the noise node's street: from 02:00 (quiet night) into the morning rush, six
         # simulated hours over the run, with vehicles passing
         street = {"scene": "street", "day_s": 4 * duration, "start_hour": 2.0}
+        # the occupancy node: a school entrance with its morning peak a third into the run
+        school = {"scene": "school", "length_s": duration}
+        scenes = {"noise": street, "occupancy": school}
         for i, kit in zip(ids, kits, strict=True):
             dep.add_node(i, kit=kit, interval_s=interval, every_s=1, health_s=max(interval, 5),
-                         scene=street if kit == "noise" else None).start()
+                         scene=scenes.get(kit)).start()
         print(f"broker on 127.0.0.1:{dep.broker.port}; nodes in {dep.dir / 'nodes'}")
         start = time.time()
         seen = 0
@@ -166,6 +184,9 @@ def run_demo(nodes: int = 4, duration: float = 60, interval: float = 5) -> None:
             if v.laeq:
                 print(f"    LAeq per {interval:g} s interval, night into the morning rush: "
                       + " ".join(f"{x:.0f}" for x in v.laeq))
+            if v.counted:
+                print(f"    school entrance: {v.count_in} in, {v.count_out} out "
+                      f"(counts per interval only; no crossing is timed or kept)")
         total = sum(len(v.readings) for v in views.values())
         print(f"  {total} readings reached the platform; logs in {dep.dir}")
 

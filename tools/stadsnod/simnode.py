@@ -54,8 +54,16 @@ KITS: dict[str, list[tuple]] = {
                      ("pms5003", "uart1", None, {"warmup_s": 10}, "pms5003", {})],
     # an ICS-43434 on I2S at 16 kHz (a Pico W's rate) hearing a street
     "noise": [("ics43434", "i2s0", None, {"rate": 16000}, "mic", {"scene": "street"})],
+    # a school entrance: a VL53L1X counting through the door, an LD2410 and a PIR watching
+    # the hall inside (presence fused)
+    "occupancy": [("vl53l1x", "i2c0", 0x29, {}, "vl53l1x", {"scene": "school"}),
+                  ("ld2410", "uart1", None, {}, "ld2410", {"scene": "school"}),
+                  ("pir", "pir0", None, {"warmup_s": 3, "hold_s": 3}, "pir",
+                   {"module": "am312", "scene": "school"})],
 }
-DEMO_KITS = ("co2", "pm-sps30", "pm-sen5x-pms", "noise")
+DEMO_KITS = ("co2", "pm-sps30", "pm-sen5x-pms", "noise", "occupancy")
+# GPIO inputs of the host board (boards/board_host.py "gpio")
+HOST_GPIO = {"pir0": 14}
 
 
 def kit_sensors(kit: str, every_s: float, time_scale: float = 1.0) -> list[dict]:
@@ -83,10 +91,17 @@ def sim_world(index: int, env: dict | None = None, uid: str | None = None,
     i2c: list[dict] = []
     uart: dict = {}
     i2s: dict = {}
+    gpio: dict = {}
     for _driver, bus, address, _options, device, fake_opts in KITS[kit]:
         opts = dict(fake_opts)
         if device == "mic":
             i2s[bus[3:]] = {"device": "mic", "options": opts | (scene or {})}
+            continue
+        if device in ("vl53l1x", "ld2410", "pir"):
+            opts |= scene or {}
+        if bus in HOST_GPIO:
+            gpio[str(HOST_GPIO[bus])] = {"device": device,
+                                         "options": opts | {"time_scale": time_scale}}
             continue
         if device != "bme280":
             opts["time_scale"] = time_scale
@@ -105,6 +120,8 @@ def sim_world(index: int, env: dict | None = None, uid: str | None = None,
         world["uart"] = uart
     if i2s:
         world["i2s"] = i2s
+    if gpio:
+        world["gpio"] = gpio
     return world
 
 
