@@ -48,6 +48,8 @@ def _u32_param(word, value):
 
 
 class LD2410:
+    INTEGRITY = "markers or tail"  # what a broken frame fails: the protocol has no checksum
+
     def __init__(self, uart):
         if uart is None:
             raise SensorError("LD2410: no UART given")
@@ -70,6 +72,7 @@ class LD2410:
         self.gate_moving = bytearray(GATES)  # engineering mode: energy per gate
         self.gate_static = bytearray(GATES)
         self.frame_at = -1
+        self.bad_at = -1  # stream position of the last broken frame
         self.last_frame_ms = None
 
     # -- the byte stream
@@ -140,6 +143,7 @@ class LD2410:
                     b[7] != 0xAA or b[total - 6] != 0x55 or b[total - 5] != 0x00 or
                     b[6] != (0x02 if length == _REPORT_BASIC else 0x01)):
                 self.bad_frames += 1
+                self.bad_at = self.offset
                 self._drop(1)  # the real header may lie inside
                 continue
             if not report:
@@ -170,11 +174,22 @@ class LD2410:
         self.frames += 1
         self.last_frame_ms = ticks_ms()
 
+    def pending_bytes(self):
+        """Bytes buffered that do not (yet) form a frame: a truncated tail at end of input."""
+        return self._n
+
+    # distances in metres, for diagnostics (stadsnod replay); a node never publishes them
+    moving_distance = property(lambda self: self.moving_cm / 100)
+    stationary_distance = property(lambda self: self.static_cm / 100)
+    detection_distance = property(lambda self: self.detect_cm / 100)
+
     @property
     def present(self):
         """Someone there: the target state says so, or -- a field quirk -- the stationary
         distance reads 0 while the stationary energy does not."""
         return self.state != 0 or self.static_energy > 0
+
+    presence = present  # the wire contract's name
 
     # -- commands
     async def command(self, word, value=b"", timeout_ms=500):

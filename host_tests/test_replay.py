@@ -125,3 +125,37 @@ def test_bme280_image_missing_registers(tmp_path: Path) -> None:
     f.write_text("{not json")
     code, _, err = replay("bme280", "--i2c-image", str(f))
     assert code == 1 and "is not valid JSON" in err
+
+
+# LD2410 report frames written out by the protocol's layout (HLK-LD2410 serial protocol V1.02;
+# ../shared/reference/sensors.md): head, length 0x000D, type 02, AA, state, moving cm (LE),
+# moving energy, stationary cm (LE), stationary energy, detection cm (LE), 55 00, tail.
+LD_BOTH = "f4f3f2f1 0d00 02aa 03 f500 3d b400 25 f500 5500 f8f7f6f5"  # 2.45 m moving, 1.8 still
+LD_QUIRK = "f4f3f2f1 0d00 02aa 00 0000 00 0000 21 0000 5500 f8f7f6f5"  # distance 0, energy 33
+
+
+def test_ld2410_reports_give_presence_and_distances() -> None:
+    code, packs, err = replay("ld2410", "--hex", "0011 " + LD_BOTH + " 7e " + LD_QUIRK)
+    assert code == 0, err
+    assert packs[0] == {"presence": None, "moving_distance": 2.45, "stationary_distance": 1.8,
+                        "detection_distance": 2.45}
+    assert packs[1]["stationary_distance"] == 0
+    assert "skipped 3 bytes" in err
+
+
+def test_ld2410_presence_is_a_boolean_record(tmp_path: Path) -> None:
+    cap = tmp_path / "ld.bin"
+    cap.write_bytes(bytes.fromhex((LD_QUIRK + LD_BOTH).replace(" ", "")))
+    r = subprocess.run([sys.executable, "-m", "stadsnod.cli", "replay", "ld2410", "--uart",
+                        str(cap)], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                       env={"PYTHONPATH": str(ROOT / "tools"), "PATH": "/usr/bin:/bin"})
+    first = json.loads(r.stdout.splitlines()[0])
+    assert first[0]["n"] == "presence" and first[0]["vb"] is True  # the quirk reads present
+
+
+def test_ld2410_broken_and_truncated_frames_are_errors() -> None:
+    broken = LD_BOTH.replace("f8f7f6f5", "f8f7f600")
+    code, packs, err = replay("ld2410", "--hex", broken + LD_QUIRK + LD_BOTH[:19])
+    assert code == 2 and len(packs) == 1, err
+    assert "bad markers or tail in the frame at byte 0" in err
+    assert "truncated frame at byte 46: 8 bytes" in err

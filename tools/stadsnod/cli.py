@@ -346,7 +346,8 @@ def main(argv: list[str] | None = None) -> int:
 
     r = sub.add_parser("replay", help="run a driver over a captured byte stream or I2C image "
                                       "and print the SenML a node would publish")
-    r.add_argument("driver", choices=["pms5003", "bme280", "bmp280", "scd4x", "sps30", "sen5x"])
+    r.add_argument("driver", choices=["pms5003", "ld2410", "bme280", "bmp280", "scd4x", "sps30",
+                                      "sen5x"])
     src = r.add_mutually_exclusive_group(required=True)
     src.add_argument("--uart", type=Path, metavar="FILE", help="raw UART bytes as captured")
     src.add_argument("--hex", metavar="HEX", help="UART bytes as hex (spaces allowed)")

@@ -14,7 +14,7 @@ from .build import build
 from .mpyrun import run_code
 from .paths import ROOT, ToolError, micropypath
 
-UART_DRIVERS = ("pms5003",)
+UART_DRIVERS = ("pms5003", "ld2410")
 I2C_DRIVERS = ("bme280", "bmp280", "scd4x", "sps30", "sen5x")
 DEFAULT_ADDRESS = {"bme280": 0x76, "bmp280": 0x76, "scd4x": 0x62, "sps30": 0x69, "sen5x": 0x69}
 RUNNER = ROOT / "tools" / "stadsnod" / "unixport"
