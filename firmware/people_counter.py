@@ -2,7 +2,9 @@
 # is occupied while its distance is below the threshold (with a little hysteresis against
 # jitter); a crossing counts only when the zones run A -> both -> B -> empty (inwards) or
 # B -> both -> A -> empty (outwards). Turning back, lingering or a half-seen passage counts
-# nothing. Only totals come out: no crossing is timestamped or kept (privacy by design).
+# nothing. A ranging that fails keeps its zone as it was; failures in a row mid-passage make
+# the passage uncounted (mount the sensor so the floor ranges: a miss beats a false count).
+# Only totals come out: no crossing is timestamped or kept (privacy by design).
 from micropython import const
 
 _A = const(1)
@@ -18,6 +20,10 @@ class Counter:
         self.dropout_limit = dropout_limit  # invalid readings in a row that mean "no one"
         self.occupied = bytearray(2)
         self.misses = bytearray(2)
+        self.stale = bytearray(2)  # the zone's state is only remembered (its last ranging failed)
+        # zones (bits) given up as empty after failures in a row: until each has been seen
+        # empty by a good ranging with the doorway empty, no passage counts
+        self.doubt = 0
         self.path = bytearray(_PATH)
         self.steps = 0
         self.state = 0
@@ -34,14 +40,30 @@ class Counter:
             if self.misses[zone] < 255:
                 self.misses[zone] += 1
             if self.misses[zone] < self.dropout_limit:
+                self.stale[zone] = 1
                 return 0
+            # the zone was blind for a while: whatever passed may have gone unseen, so no
+            # passage counts until a good ranging sees it empty again (a miss beats a count
+            # nobody walked)
+            self.doubt |= 1 << zone
             occ[zone] = 0
+            self.stale[zone] = 0
         else:
             self.misses[zone] = 0
+            self.stale[zone] = 0
             if occ[zone]:
                 occ[zone] = 1 if mm < self.threshold + self.hysteresis else 0
             else:
                 occ[zone] = 1 if mm < self.threshold else 0
+        r = self._step()
+        if valid and not occ[zone] and not self.state:  # the doubtful passage is over
+            self.doubt &= ~(1 << zone)
+        return r
+
+    def _step(self):
+        occ = self.occupied
+        if self.stale[0] or self.stale[1]:
+            return 0  # a remembered zone would make up a step nobody took: wait for it
         state = (_A if occ[0] else 0) | (_B if occ[1] else 0)
         if state == self.state:
             return 0
@@ -57,7 +79,7 @@ class Counter:
         """The doorway is empty again: was that a crossing?"""
         p, n = self.path, self.steps
         self.steps = 0
-        if n < 3 or n > _PATH:
+        if n < 3 or n > _PATH or self.doubt:
             return 0
         first, last = p[0], p[n - 1]
         through = False
