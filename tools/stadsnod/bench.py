@@ -75,6 +75,16 @@ def noise_figures() -> dict[str, float]:
             (line.split() for line in r.stdout.splitlines() if line.strip())}
 
 
+def occupancy_figures() -> dict[str, float]:
+    """Counter error on the noisy reference scenario, LD2410 parser throughput, driver heaps
+    (tools/stadsnod/unixport/occupancy_bench.py)."""
+    r = run_code("import occupancy_bench", heap="2M", timeout=300, path=micropypath(RUNNER))
+    if r.returncode:
+        raise ToolError(f"occupancy bench failed:\n{r.stdout}{r.stderr}")
+    return {name: float(value) for name, value in
+            (line.split() for line in r.stdout.splitlines() if line.strip())}
+
+
 def queue_default_capacity() -> int:
     """The default spool capacity (readings), read from the firmware's config schema."""
     spec = importlib.util.spec_from_file_location("fw_config", ROOT / "firmware" / "config.py")
@@ -114,6 +124,13 @@ def run_bench(cycles: int = 120) -> None:
     print(f"noise_heap_bytes: {noise['noise_heap_bytes']:.0f} bytes")
     print(f"noise_alloc_per_block_bytes: {noise['noise_alloc_per_block_bytes']:.0f} bytes",
           flush=True)
+    _progress("occupancy: the counter on the noisy reference scenario, the LD2410 parser")
+    occ = occupancy_figures()
+    print(f"occupancy_count_error_pct: {occ['occupancy_count_error_pct']:.1f} %")
+    print(f"ld2410_frames_per_s: {occ['ld2410_frames_per_s']:.0f} frames/s")
+    for name in ("ld2410", "vl53l1x", "pir"):
+        print(f"driver_heap_bytes_{name}: {occ['driver_heap_bytes_' + name]:.0f} bytes")
+    sys.stdout.flush()
     _progress("power cuts at every flash write of the spool scenario")
     points, lost = power_cut_figures()
     print(f"power_cut_points_tested: {points} count")
