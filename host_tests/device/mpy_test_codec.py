@@ -153,6 +153,9 @@ def test_config_errors_name_the_field():
     c["sensors"][0]["options"] = {"osrs_t": "x2"}
     cases.append((c, "options.osrs_t must be a number"))
     c = _copy(GOOD)
+    c["presence_fusion"] = "either"
+    cases.append((c, "config.presence_fusion must be one of any, both, got 'either'"))
+    c = _copy(GOOD)
     c["sensors"][0]["options"] = [1]
     cases.append((c, "config.sensors[0].options must be an object"))
     for cfg, words in cases:

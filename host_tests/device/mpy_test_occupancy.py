@@ -175,3 +175,27 @@ async def test_dropouts_are_tolerated():
     dev, s = _tof(scene, noise=True, time_scale=0.25)
     c = await _count(dev, s, 16.0, Counter())
     assert (c.count_in, c.count_out) == (4, 2), (c.count_in, c.count_out)
+
+
+def test_presence_fusion_any_and_both():
+    import occupancy
+
+    class _Src:
+        def __init__(self, id, present, status="ok"):
+            self.id, self.present, self.status = id, present, status
+
+    class _Log:
+        def warning(self, *a):
+            pass
+
+    pir_s, radar = _Src("pir", False), _Src("ld2410", True)
+    any_ = occupancy.Presence([pir_s, radar], "any", _Log())
+    both = occupancy.Presence([pir_s, radar], "both", _Log())
+    assert any_.fused() and not both.fused()  # someone sitting still: the PIR misses them
+    pir_s.present = True
+    assert both.fused()
+    pir_s.status = "warming up"  # a sensor not working is left out, not a veto
+    pir_s.present = False
+    assert both.fused() and any_.fused()
+    radar.status = "LD2410: reports stopped"
+    assert not any_.fused()  # nothing working: nobody can be seen

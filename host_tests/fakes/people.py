@@ -51,13 +51,16 @@ def school_room(seed=3, length_s=600.0):
 
 class Crossing:
     """One person under a doorway counter: enters zone A (or B) first, walks through in
-    `duration_s`, or turns back halfway when `turn_back`."""
+    `duration_s`, turns back halfway when `turn_back`, or lingers in the first zone the whole
+    time and leaves the way they came when `linger` (neither counts)."""
 
-    def __init__(self, start_s, inward, duration_s=1.2, turn_back=False, height_m=1.7):
+    def __init__(self, start_s, inward, duration_s=1.2, turn_back=False, height_m=1.7,
+                 linger=False):
         self.start = start_s
         self.inward = inward
         self.duration = duration_s
-        self.turn_back = turn_back
+        self.turn_back = turn_back or linger
+        self.linger = linger
         self.height = height_m
 
     def zones(self, t):
@@ -67,7 +70,7 @@ class Crossing:
         if u < 0 or u >= 1:
             return False, False
         first, second = (True, False) if self.inward else (False, True)
-        if u < 0.35:
+        if self.linger or u < 0.35:
             return first, second
         if u < 0.65:
             return True, True
@@ -76,10 +79,11 @@ class Crossing:
         return second, first
 
 
-def morning_peak(seed=5, length_s=600.0, people=60, turn_backs=4, pairs=3):
+def morning_peak(seed=5, length_s=600.0, people=60, turn_backs=4, pairs=3, lingers=2):
     """A school entrance: arrivals peaking a third of the way in (inward), a few leaving,
-    some who turn back in the doorway, and pairs walking close together (one after the other,
-    0.8 s apart). Returns (crossings, truth) with truth = {"in": n, "out": m}."""
+    some who turn back in the doorway or linger in it, and pairs walking close together (the
+    second 0.25 s behind the first). Returns (crossings, truth) with truth = {"in": n,
+    "out": m, "turn_backs": k}."""
     r = _Rand(seed)
     out = []
     peak = 0.33 * length_s
@@ -92,6 +96,9 @@ def morning_peak(seed=5, length_s=600.0, people=60, turn_backs=4, pairs=3):
     for _ in range(turn_backs):
         out.append(Crossing(r.between(0.1, 0.9) * length_s, inward=r.next() < 0.5,
                             duration_s=1.4, turn_back=True))
+    for _ in range(lingers):  # someone waits in the doorway, then goes back out
+        out.append(Crossing(r.between(0.1, 0.9) * length_s, inward=True, duration_s=6.0,
+                            linger=True))
     out.sort(key=lambda c: c.start)
     # people who would overlap in the doorway wait (as they do): at least 0.3 s between the
     # end of one crossing and the start of the next, except the chosen close pairs
