@@ -18,6 +18,7 @@ class _Listener:
     """What the node needs of a streaming sensor: id, records, status, errors, quality."""
     streaming = True
     every_ms = 1000
+    pause_ms = 0
 
     def __init__(self, spec, board, log, records):
         self.spec = spec
@@ -51,6 +52,19 @@ class _Listener:
 
     def new_interval(self):
         pass
+
+    async def run(self, watchdog):
+        """The node's task: a step at a time (each waits on its part), reopening the driver
+        a second after a failure; `pause_ms` between steps for parts that only report."""
+        while True:
+            watchdog.beat(self.id)
+            try:
+                await self._step()
+            except (SensorError, ValueError, OSError) as e:
+                self._failed(str(e))
+                await asyncio.sleep_ms(1000)
+                continue
+            await asyncio.sleep_ms(self.pause_ms)
 
     async def sample(self, agg, latest):
         """The self-test's look: open, start, read once."""
@@ -90,17 +104,11 @@ class PIRSensor(_Listener):
         d = self.driver
         return d is not None and not d.warming_up and d.present
 
-    async def run(self, watchdog):
-        while True:
-            watchdog.beat(self.id)
-            try:
-                await self._step()
-            except (SensorError, ValueError, OSError) as e:
-                self._failed(str(e))
-                await asyncio.sleep_ms(1000)
 
 
 class LD2410Sensor(_Listener):
+    pause_ms = _TICK_MS  # it reports ten times a second; look as often
+
     def __init__(self, spec, board, log):
         super().__init__(spec, board, log, ())
         self._present = False
@@ -135,16 +143,6 @@ class LD2410Sensor(_Listener):
     def present(self):
         return self.driver is not None and self._present
 
-    async def run(self, watchdog):
-        while True:
-            watchdog.beat(self.id)
-            try:
-                await self._step()
-            except (SensorError, ValueError, OSError) as e:
-                self._failed(str(e))
-                await asyncio.sleep_ms(1000)
-                continue
-            await asyncio.sleep_ms(_TICK_MS)
 
 
 class Presence(_Listener):
@@ -244,15 +242,6 @@ class CounterSensor(_Listener):
         else:
             self.bad += 1
         self.status = "ok"
-
-    async def run(self, watchdog):
-        while True:
-            watchdog.beat(self.id)
-            try:
-                await self._step()
-            except (SensorError, ValueError, OSError) as e:
-                self._failed(str(e))
-                await asyncio.sleep_ms(1000)
 
     def interval_values(self):
         self.close_quality()
