@@ -14,6 +14,7 @@ from clock import Clock, ClockError
 from time import ticks_diff, ticks_ms
 from mqtt import MQTTClient, MQTTException
 from net import Net, NetError
+from sensors import PRESENCE
 from sensors import make as make_sensor
 from spool import Spool
 from version import VERSION
@@ -82,7 +83,7 @@ class Node:
         self.bn = senml.base_name(cfg["urn_pen"], self.id)
         specs = cfg["sensors"] or board.sensors()  # config overrides the board's wiring
         self.sensors = [make_sensor(spec, board, log) for spec in specs]
-        if any(s["driver"] in ("pir", "ld2410") for s in specs):
+        if any(s["driver"] in PRESENCE for s in specs):
             import occupancy  # several presence sensors give one presence, fused
             self.sensors = occupancy.fuse(self.sensors, cfg["presence_fusion"], log)
         # Each record has one source: the first sensor in the config that measures it (list

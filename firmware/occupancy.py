@@ -262,7 +262,7 @@ def make(spec, board, log):
 
 def fuse(sensors, mode, log):
     """Replaces the presence sensors in the list by one Presence that runs and fuses them."""
-    sources = [s for s in sensors if type(s) in PRESENCE_DRIVERS.values()]
+    sources = [s for s in sensors if s.spec.get("driver") in PRESENCE_DRIVERS]
     if not sources:
         return sensors
     rest = [s for s in sensors if s not in sources]

@@ -19,8 +19,10 @@ DRIVERS = {
 }
 # I2S microphones: streamed, not polled (noise_sensor.py)
 MICROPHONES = ("ics43434", "inmp441")
-# occupancy: presence (PIR, mmWave) and the doorway counter (occupancy.py)
-OCCUPANCY = ("pir", "ld2410", "vl53l1x")
+# occupancy: presence (PIR, mmWave; fused into one presence) and the doorway counter
+# (occupancy.py)
+PRESENCE = ("pir", "ld2410")
+OCCUPANCY = PRESENCE + ("vl53l1x",)
 
 
 def make(spec, board, log):
