@@ -17,6 +17,7 @@ from micropython import const
 
 from sensor_error import SensorError
 from time import ticks_add, ticks_diff, ticks_ms
+from uart_stream import FrameStream
 
 _BUF = const(96)
 _REPORT_BASIC = const(0x0D)
@@ -47,23 +48,16 @@ def _u32_param(word, value):
                   (value >> 16) & 0xFF, value >> 24))
 
 
-class LD2410:
+class LD2410(FrameStream):
     INTEGRITY = "markers or tail"  # what a broken frame fails: the protocol has no checksum
 
     def __init__(self, uart):
         if uart is None:
             raise SensorError("LD2410: no UART given")
-        self.uart = uart
-        self._buf = bytearray(_BUF)
-        self._n = 0
-        self._chunk = bytearray(32)
+        FrameStream.__init__(self, uart, _BUF)
         self.ack = bytearray(_ACK_MAX)  # the last ack's payload (after its word)
         self.ack_len = 0
         self.ack_word = -1
-        self.offset = 0  # stream position of _buf[0]
-        self.frames = 0
-        self.bad_frames = 0
-        self.skipped = 0
         self.engineering = False
         self.state = 0
         self.moving_cm = self.moving_energy = 0
@@ -71,32 +65,9 @@ class LD2410:
         self.detect_cm = 0
         self.gate_moving = bytearray(GATES)  # engineering mode: energy per gate
         self.gate_static = bytearray(GATES)
-        self.frame_at = -1
-        self.bad_at = -1  # stream position of the last broken frame
         self.last_frame_ms = None
 
-    # -- the byte stream
-    def _drop(self, k):
-        b = self._buf
-        n = self._n
-        for i in range(n - k):
-            b[i] = b[i + k]
-        self._n = n - k
-        self.offset += k
-
-    def _fill(self):
-        room = _BUF - self._n
-        if room <= 0 or not self.uart.any():
-            return 0
-        got = self.uart.readinto(self._chunk, room if room < 32 else 32) or 0
-        b = self._buf
-        n = self._n
-        c = self._chunk
-        for i in range(got):
-            b[n + i] = c[i]
-        self._n = n + got
-        return got
-
+    # -- the byte stream (uart_stream.FrameStream) and its frames
     def _starts(self, i, head):
         b = self._buf
         for k in range(4):
@@ -173,10 +144,6 @@ class LD2410:
         self.frame_at = self.offset
         self.frames += 1
         self.last_frame_ms = ticks_ms()
-
-    def pending_bytes(self):
-        """Bytes buffered that do not (yet) form a frame: a truncated tail at end of input."""
-        return self._n
 
     # distances in metres, for diagnostics (stadsnod replay); a node never publishes them
     moving_distance = property(lambda self: self.moving_cm / 100)

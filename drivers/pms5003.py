@@ -9,6 +9,7 @@ from micropython import const
 
 from sensor_error import ChecksumError, SensorError
 from time import ticks_add, ticks_diff, ticks_ms
+from uart_stream import FrameStream
 
 _BUF = const(64)
 _DATA_LEN = const(0x1C)  # 28: a measurement frame (32 bytes in all)
@@ -22,52 +23,20 @@ CMD_SLEEP = b"\x42\x4d\xe4\x00\x00\x01\x73"
 CMD_WAKE = b"\x42\x4d\xe4\x00\x01\x01\x74"
 
 
-class PMS5003:
+class PMS5003(FrameStream):
     WARMUP_MS = 30000  # readings are stable only 30 s after wake-up (data manual)
 
     def __init__(self, uart, passive=False, warmup_s=None):
         if uart is None:
             raise SensorError("PMS5003: no UART given")
-        self.uart = uart
+        FrameStream.__init__(self, uart, _BUF)
         self.passive = passive
         if warmup_s is not None:
             self.WARMUP_MS = int(warmup_s * 1000)
-        self._buf = bytearray(_BUF)
-        self._n = 0
-        self._chunk = bytearray(32)
         self._data = bytearray(26)  # the 13 words of the last good frame
         self._have = False
-        self.offset = 0  # stream position of _buf[0], for error messages
-        self.frame_at = -1  # stream position of the last good frame
-        self.frames = 0
-        self.bad_frames = 0
-        self.bad_at = -1  # stream position of the last frame with a bad checksum
-        self.skipped = 0  # bytes dropped while looking for a header
         self.asleep = False
         self._woke = ticks_ms()
-
-    # -- the byte stream
-    def _drop(self, k):
-        b = self._buf
-        n = self._n
-        for i in range(n - k):
-            b[i] = b[i + k]
-        self._n = n - k
-        self.offset += k
-
-    def _fill(self):
-        """Moves what the UART holds into the frame buffer; returns the bytes moved."""
-        room = _BUF - self._n
-        if room <= 0 or not self.uart.any():
-            return 0
-        got = self.uart.readinto(self._chunk, room if room < 32 else 32) or 0
-        b = self._buf
-        n = self._n
-        c = self._chunk
-        for i in range(got):
-            b[n + i] = c[i]
-        self._n = n + got
-        return got
 
     def poll(self):
         """Reads what has arrived; True when that completed a new good measurement frame.
@@ -118,10 +87,6 @@ class PMS5003:
                     raise SensorError("PMS5003: frame at byte %d: PM %d ug/m3 is out of range "
                                       "(0..1000)" % (self.frame_at, self.word(k)))
             return True
-
-    def pending_bytes(self):
-        """Bytes buffered that do not (yet) form a frame: a truncated tail at end of input."""
-        return self._n
 
     # -- one reading
     async def start(self):

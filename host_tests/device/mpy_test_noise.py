@@ -13,17 +13,8 @@ import machine
 from devtest import expect_sensor_error
 from hal import Board
 from i2s_mic import I2SMicrophone
+from mpy_test_weighting import IEC_TABLE_2, exact  # Table 2 and its exact frequencies
 from noise import NoiseMeter
-
-# nominal Hz: (A dB, class 1 lower limit, upper limit); exact frequencies 1000 * 10^(n/10)
-IEC_TABLE_2 = {
-    31.5: (-39.4, -2.0, 2.0), 63: (-26.2, -1.5, 1.5), 125: (-16.1, -1.5, 1.5),
-    250: (-8.6, -1.4, 1.4), 500: (-3.2, -1.4, 1.4), 1000: (0.0, -1.1, 1.1),
-    2000: (1.2, -1.6, 1.6), 4000: (1.0, -1.6, 1.6), 8000: (-1.1, -3.1, 2.1),
-    16000: (-6.6, -17.0, 3.5),
-}
-EXACT = {31.5: -15, 63: -12, 125: -9, 250: -6, 500: -3, 1000: 0, 2000: 3, 4000: 6, 8000: 9,
-         16000: 12}
 
 
 def _meter(rate, kernel="viper", sensitivity=-26.0, offset=0.0, **scene):
@@ -53,7 +44,7 @@ def _levels(rate, seconds=0.5, settle=0.3, kernel="viper", **scene):
 
 def _class_1(rate):
     for nominal, (a_db, low, high) in IEC_TABLE_2.items():
-        f = 1000 * 10 ** (EXACT[nominal] / 10)
+        f = exact(nominal)
         if f * 2 ** 0.5 > rate / 2:
             continue  # up to the Nyquist limit (as in mpy_test_weighting.py)
         r = _levels(rate, freq=f, level_db=94.0)
