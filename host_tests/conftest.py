@@ -11,9 +11,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "tools"), str(ROOT), str(ROOT / "host_tests" / "cpython_shims"),
-                str(ROOT / "firmware"), str(ROOT / "drivers"), str(ROOT / "boards"),
-                str(ROOT / "host_tests" / "device"), str(ROOT / "host_tests" / "fakes")]
+sys.path[:0] = [str(ROOT / "tools"), str(ROOT)]
+from stadsnod.core.paths import FAKES, device_source_dirs, module_dirs  # noqa: E402
+
+# Firmware modules import each other by bare name (the device's lib/ is flat): every room of
+# device code and of the fakes goes on the path.
+sys.path[2:2] = [str(ROOT / "host_tests" / "cpython_shims"),
+                 *(str(d) for d in device_source_dirs()),
+                 str(ROOT / "host_tests" / "device"), *(str(d) for d in module_dirs(FAKES))]
 
 # MicroPython's time.ticks_* on CPython, for pure-logic firmware modules and shared tests.
 _PERIOD = 1 << 30
@@ -29,8 +34,8 @@ if not hasattr(time, "ticks_ms"):
     time.sleep_ms = lambda ms: time.sleep(ms / 1000)
     time.sleep_us = lambda us: time.sleep(us / 1e6)
 
-from stadsnod.build import build  # noqa: E402
-from stadsnod.mpyrun import run_device_test  # noqa: E402
+from stadsnod.core.build import build  # noqa: E402
+from stadsnod.core.mpyrun import run_device_test  # noqa: E402
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -79,14 +84,14 @@ class MicroPythonFailure(Exception):
 
 @pytest.fixture(scope="session")
 def demo_pki(tmp_path_factory):
-    from stadsnod.city import DemoCity
+    from stadsnod.cityit.city import DemoCity
 
     return DemoCity.create(tmp_path_factory.mktemp("pki") / "city")
 
 
 @pytest.fixture(scope="session")
 def broker(demo_pki, tmp_path_factory):
-    from stadsnod.broker import Broker
+    from stadsnod.testbed.broker import Broker
 
     with Broker(tmp_path_factory.mktemp("broker"), demo_pki) as b:
         yield b
@@ -94,7 +99,7 @@ def broker(demo_pki, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def sntp():
-    from stadsnod.sntp import SNTPServer
+    from stadsnod.testbed.sntp import SNTPServer
 
     with SNTPServer() as s:
         yield s
@@ -102,7 +107,7 @@ def sntp():
 
 @pytest.fixture
 def platform(broker):
-    from stadsnod.platform import Platform
+    from stadsnod.testbed.platform import Platform
 
     p = Platform(broker).start()
     yield p
@@ -112,7 +117,7 @@ def platform(broker):
 @pytest.fixture
 def make_node(tmp_path, demo_pki, broker, sntp):
     """make_node(device_id, **config overrides) -> a prepared SimNode (not started)."""
-    from stadsnod.simnode import provision_sim_node, sim_world
+    from stadsnod.testbed.simnode import provision_sim_node, sim_world
 
     nodes = []
 

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from stadsnod.boards import board_files, check, load_board
-from stadsnod.paths import ROOT, ToolError
+from stadsnod.core.boards import board_files, check, load_board
+from stadsnod.core.paths import ROOT, ToolError
 
 
 @pytest.mark.parametrize("path", board_files(), ids=lambda p: p.stem)
@@ -108,8 +108,8 @@ def test_board_files_are_never_executed(tmp_path: Path) -> None:
 def test_a_node_boots_on_each_board_definition(name, make_node, platform) -> None:
     """The runtime takes buses and sensors from the board file alone (config lists none);
     the fake machine checks every pin against the board's chip table."""
-    from stadsnod.senml import by_name
-    from stadsnod.simnode import board_world
+    from stadsnod.core.senml import by_name
+    from stadsnod.testbed.simnode import board_world
 
     board, _ = load_board(name)
     node = make_node(f"board-{name}", world=board_world(board, time_scale=0.05), sensors=[])
@@ -134,8 +134,8 @@ def test_a_node_boots_on_each_board_definition(name, make_node, platform) -> Non
 def test_a_pin_the_chip_cannot_use_stops_the_sensor_not_the_node(make_node, platform) -> None:
     """Wired against the rules anyway (the board file was not checked): the fake machine
     refuses the pin as the real port would, and the node reports it instead of dying."""
-    from stadsnod.senml import by_name
-    from stadsnod.simnode import board_world
+    from stadsnod.core.senml import by_name
+    from stadsnod.testbed.simnode import board_world
 
     board, _ = load_board("picow")
     world = board_world(board, time_scale=0.05)
@@ -155,7 +155,7 @@ def test_a_pin_the_chip_cannot_use_stops_the_sensor_not_the_node(make_node, plat
 
 
 def test_memory_rule_flags_a_board_that_cannot_fit(tmp_path: Path) -> None:
-    from stadsnod.boards import memory_rule
+    from stadsnod.core.boards import memory_rule
 
     board, _ = load_board("esp32")
     budget = tmp_path / "heap-budget.json"

@@ -142,7 +142,7 @@ def test_sps30_range_check_on_bit_patterns(values: list[float]) -> None:
 def test_reads_allocate_nothing_on_the_unix_port() -> None:
     """The bench's driver figures, as a guard: a read cycle of every driver allocates no heap
     (the fake buses' own allocation is measured and taken off)."""
-    from stadsnod.bench import driver_figures
+    from stadsnod.testbed.bench import driver_figures
 
     figures = driver_figures()
     assert set(figures) == {"bme280", "bmp280", "scd4x", "sps30", "sen5x", "pms5003"}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from stadsnod.senml import by_name, resolve
+from stadsnod.core.senml import by_name, resolve
 
 FIXED = {"temperature": 21.5, "pressure": 100200.0, "humidity": 45.0}
 
@@ -79,7 +79,7 @@ def test_health_reports_a_nacking_sensor_and_recovery(make_node, platform):
 
 
 def test_broker_from_another_ca_is_never_trusted(make_node, tmp_path, platform):
-    from stadsnod.broker import Broker, DemoPKI
+    from stadsnod.testbed.broker import Broker, DemoPKI
 
     rogue = DemoPKI(tmp_path / "rogue-pki")
     with Broker(tmp_path / "rogue-broker", rogue) as evil:
@@ -92,7 +92,7 @@ def test_broker_from_another_ca_is_never_trusted(make_node, tmp_path, platform):
 
 
 def test_dead_broker_then_recovery_loses_nothing_queued(make_node, demo_pki, tmp_path, platform):
-    from stadsnod.broker import Broker, free_port
+    from stadsnod.testbed.broker import Broker, free_port
 
     port = free_port()
     node = make_node("aq-0005", world=fixed_world(), port=port).start()
@@ -100,7 +100,7 @@ def test_dead_broker_then_recovery_loses_nothing_queued(make_node, demo_pki, tmp
     time.sleep(3)  # ~3 intervals sampled and queued while the broker is down
     assert node.alive()
     with Broker(tmp_path / "late-broker", demo_pki, port=port) as late:
-        from stadsnod.platform import Platform
+        from stadsnod.testbed.platform import Platform
 
         p = Platform(late).start()
         try:
@@ -168,7 +168,7 @@ def test_air_quality_kits_publish_the_wire_contract(make_node, platform):
     """A BME280 + SCD41 node and a SEN55 + PMS5003 node (fakes with shortened measurement
     periods): every record named and united as the wire contract says, each record from the
     first sensor in the config that measures it."""
-    from stadsnod.simnode import kit_sensors, sim_world
+    from stadsnod.testbed.simnode import kit_sensors, sim_world
 
     fixed = {"seed": 3, "fixed": {"temperature": 18.0, "humidity": 50.0, "pressure": 99000.0,
                                   "co2": 650.0, "pm1": 2.0, "pm25": 5.0, "pm4": 6.0,

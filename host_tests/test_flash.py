@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from stadsnod.flash import flash
-from stadsnod.paths import ToolError
+from stadsnod.core.paths import ToolError
+from stadsnod.technician.flash import flash
 
 FAKE_ESPTOOL = """import sys
 open({log!r}, "a").write(" ".join(sys.argv[1:]) + "\\n")

@@ -21,7 +21,7 @@ import aweight
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from stadsnod.build import bytecode_fallback
+from stadsnod.core.build import bytecode_fallback
 
 ROOT = Path(__file__).resolve().parents[1]
 WORD = 1 << 31  # a signed 32-bit machine word: [-2^31, 2^31)
@@ -64,9 +64,9 @@ def checked_module(path: Path, bound: int) -> types.ModuleType:
     return mod
 
 
-KERNEL = checked_module(bytecode_fallback(ROOT / "firmware" / "noise_kernel.py"), WORD)
-SLOTS = checked_module(bytecode_fallback(ROOT / "drivers" / "i2s_slots.py"), WORD)
-LEVELS = checked_module(ROOT / "firmware" / "levels.py", SMALL)
+KERNEL = checked_module(bytecode_fallback(ROOT / "firmware" / "noise" / "noise_kernel.py"), WORD)
+SLOTS = checked_module(bytecode_fallback(ROOT / "drivers" / "noise" / "i2s_slots.py"), WORD)
+LEVELS = checked_module(ROOT / "firmware" / "noise" / "levels.py", SMALL)
 RATES = (16000, 32000, 44100, 48000)
 
 

@@ -11,8 +11,8 @@ import re
 import struct
 
 import fake_mic
-from stadsnod.senml import resolve
-from stadsnod.simnode import kit_sensors, sim_world
+from stadsnod.core.senml import resolve
+from stadsnod.testbed.simnode import kit_sensors, sim_world
 
 from host_tests.test_nothing_lost import wait_until
 

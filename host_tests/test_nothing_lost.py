@@ -8,10 +8,10 @@ import signal
 import time
 
 import pytest
-from stadsnod.broker import Broker
-from stadsnod.platform import Platform
-from stadsnod.senml import by_name, resolve
-from stadsnod.sntp import SNTPServer
+from stadsnod.core.senml import by_name, resolve
+from stadsnod.testbed.broker import Broker
+from stadsnod.testbed.platform import Platform
+from stadsnod.testbed.sntp import SNTPServer
 
 FIXED = {"fixed": {"temperature": 21.5, "pressure": 100200.0, "humidity": 45.0}}
 
@@ -163,7 +163,7 @@ def test_watchdog_resets_a_hung_node_and_the_reboot_says_why(make_node, platform
 
 @pytest.fixture
 def proxied(own_broker):
-    from stadsnod.faultproxy import FaultProxy
+    from stadsnod.testbed.faultproxy import FaultProxy
 
     broker, platform = own_broker
     with FaultProxy(broker.port) as proxy:
@@ -217,7 +217,7 @@ def test_tls_failure_then_recovery(make_node, own_broker, tmp_path):
 
     t = threading.Thread(target=answer_garbage, daemon=True)
     t.start()
-    from stadsnod.faultproxy import FaultProxy
+    from stadsnod.testbed.faultproxy import FaultProxy
 
     with FaultProxy(port) as proxy:
         node = make_node("nl-tls", world=world("53540000c101"), port=proxy.port,
@@ -246,7 +246,7 @@ def test_dns_failure_keeps_readings_on_flash(make_node):
 
 def test_short_soak_loses_nothing_and_holds_its_heap():
     """`make soak` runs a simulated day; this is two simulated hours with 30 minutes offline."""
-    from stadsnod.soak import run_soak
+    from stadsnod.testbed.soak import run_soak
 
     r = run_soak(hours=2, outage_hours=0.5)
     assert r.readings >= 110 and r.lost == 0 and r.watchdog_resets == 0, r

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 
 import people
-from stadsnod.senml import by_name, resolve
-from stadsnod.simnode import kit_sensors, sim_world
+from stadsnod.core.senml import by_name, resolve
+from stadsnod.testbed.simnode import kit_sensors, sim_world
 
 from host_tests.test_nothing_lost import wait_until
 

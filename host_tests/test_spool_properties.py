@@ -13,7 +13,7 @@ import subprocess
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from stadsnod.paths import micropypath, micropython
+from stadsnod.core.paths import micropypath, micropython
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from stadsnod.deploy import deploy, firmware_files
-from stadsnod.paths import ROOT
-from stadsnod.virtual_board import VirtualBoard
+from stadsnod.core.paths import ROOT
+from stadsnod.technician.deploy import deploy, firmware_files
+from stadsnod.testbed.virtual_board import VirtualBoard
 
 
 @pytest.fixture
@@ -60,13 +60,13 @@ def test_the_whole_path_issue_deploy_provision_publish_revoke(tmp_path, sntp):
     city IT revokes it and the broker refuses it from then on."""
     import time
 
-    from stadsnod.broker import Broker, free_port
-    from stadsnod.city import DemoCity
-    from stadsnod.flash import flash
-    from stadsnod.platform import Platform
-    from stadsnod.provision import provision, verify_receipt, write_receipt
-    from stadsnod.selftest import selftest
-    from stadsnod.simnode import SimNode, sim_world
+    from stadsnod.cityit.city import DemoCity
+    from stadsnod.technician.flash import flash
+    from stadsnod.technician.provision import provision, verify_receipt, write_receipt
+    from stadsnod.technician.selftest import selftest
+    from stadsnod.testbed.broker import Broker, free_port
+    from stadsnod.testbed.platform import Platform
+    from stadsnod.testbed.simnode import SimNode, sim_world
 
     port = free_port()
     city = DemoCity.init(tmp_path / "pki", "127.0.0.1", port, "stadsnod", secret=DemoCity.SECRET)

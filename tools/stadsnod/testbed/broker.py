@@ -1,0 +1,153 @@
+"""The embedded default broker: mosquitto on loopback, TLS with client certificates, and an ACL
+so that a node may publish only under its own id (certificate CN = MQTT user name)."""
+
+from __future__ import annotations
+
+import getpass
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from provisioning import pki
+
+from ..core.paths import ToolError, mosquitto
+
+BROKER_HOSTNAME = "broker.stadsnod.local"
+PLATFORM_USER = "platform"  # the city platform's own client: reads everything, writes commands
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class DemoPKI:
+    """A throwaway CA with the broker's certificate, written under `dir`."""
+
+    dir: Path
+    ca: pki.Issued = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.ca = pki.make_ca()
+        self.ca.write_pem(self.ca_pem, self.dir / "ca.key")
+        pki.issue_server(self.ca, BROKER_HOSTNAME).write_pem(self.dir / "server.pem",
+                                                             self.dir / "server.key")
+        self.platform = pki.issue_client(self.ca, PLATFORM_USER)
+        self.platform.write_pem(self.dir / "platform.pem", self.dir / "platform.key")
+
+    @property
+    def ca_pem(self) -> Path:
+        return self.dir / "ca.pem"
+
+    def device(self, device_id: str, certs_dir: Path) -> None:
+        """Issue a device certificate and write what a node stores: DER files in certs/."""
+        certs_dir.mkdir(parents=True, exist_ok=True)
+        (certs_dir / "ca.der").write_bytes(self.ca.cert.public_bytes(pki.DER))
+        pki.issue_client(self.ca, device_id).write_der(certs_dir / "device.der",
+                                                       certs_dir / "device.key.der")
+
+
+ACL = """# Nodes: only their own subtree, and they may read only their own commands.
+pattern write {root}/%u/data
+pattern write {root}/%u/status
+pattern write {root}/%u/health
+pattern read {root}/%u/cmd
+
+user {platform}
+topic read {root}/#
+topic write {root}/+/cmd
+"""
+
+CONF = """per_listener_settings false
+user {user}
+allow_anonymous false
+# Sessions and queued QoS 1 messages survive a broker restart, as on the city's broker: the
+# platform's persistent session gets what nodes sent while it was away.
+persistence true
+persistence_location {dir}/
+autosave_interval 60
+log_dest file {log}
+log_type error
+log_type warning
+log_type notice
+connection_messages true
+acl_file {acl}
+listener {port} 127.0.0.1
+cafile {ca}
+certfile {cert}
+keyfile {key}
+require_certificate true
+use_identity_as_username true
+tls_version tlsv1.2
+"""
+
+
+class Broker:
+    """mosquitto as a child process. Use as a context manager; it never outlives its owner."""
+
+    def __init__(self, workdir: Path, pki_: DemoPKI, root: str = "stadsnod",
+                 port: int | None = None) -> None:
+        self.dir = workdir
+        self.pki = pki_
+        self.root = root
+        self.port = port or free_port()
+        self.proc: subprocess.Popen | None = None
+        self.log = workdir / "mosquitto.log"
+
+    def start(self) -> Broker:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        # Started as root, mosquitto would drop to user 'mosquitto' and lose our 0600 keys.
+        if hasattr(self.pki, "broker_config"):  # a city PKI: exactly `stadsnod broker config`
+            conf = self.pki.broker_config(self.dir, self.port, getpass.getuser())
+        else:  # the one-CA demo PKI (kept for a broker that nodes must not trust)
+            acl = self.dir / "acl"
+            acl.write_text(ACL.format(root=self.root, platform=PLATFORM_USER))
+            conf = self.dir / "mosquitto.conf"
+            conf.write_text(CONF.format(user=getpass.getuser(), log=self.log, acl=acl,
+                                        dir=self.dir, port=self.port, ca=self.pki.ca_pem,
+                                        cert=self.pki.dir / "server.pem",
+                                        key=self.pki.dir / "server.key"))
+        self.proc = subprocess.Popen([mosquitto(), "-c", str(conf)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, start_new_session=True)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
+                raise ToolError(f"mosquitto exited at start:\n{err}{self._log_tail()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise ToolError(f"mosquitto did not listen on port {self.port} within 10 s")
+
+    def _log_tail(self) -> str:
+        try:
+            return self.log.read_text()[-2000:]
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def __enter__(self) -> Broker:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

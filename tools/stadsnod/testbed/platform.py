@@ -1,0 +1,91 @@
+"""The city platform's side of the broker: a paho-mqtt subscriber with its own client
+certificate, collecting what nodes publish."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import paho.mqtt.client as mqtt
+
+from .broker import Broker
+
+
+@dataclass
+class Message:
+    topic: str
+    payload: bytes
+    retain: bool
+    at: float
+
+
+@dataclass
+class Platform:
+    broker: Broker
+    messages: list[Message] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        pki = self.broker.pki
+        # A persistent session: what nodes publish while the platform (or the broker) is down
+        # waits for it, as the city's data platform would want.
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="platform",
+                                  clean_session=False)
+        self.client.tls_set(ca_certs=str(pki.ca_pem), certfile=str(pki.dir / "platform.pem"),
+                            keyfile=str(pki.dir / "platform.key"))
+        self.client.reconnect_delay_set(1, 2)  # back quickly after a broker restart
+        self.client.on_message = self._on_message
+        self._subscribed = threading.Event()
+        self.client.on_subscribe = lambda *a: self._subscribed.set()
+
+    def _on_message(self, _c, _u, m) -> None:
+        with self.lock:
+            self.messages.append(Message(m.topic, m.payload, m.retain, time.time()))
+
+    def start(self, topic: str = "stadsnod/#") -> Platform:
+        # The broker's certificate names BROKER_HOSTNAME; we reach it on 127.0.0.1, which the
+        # certificate also lists as an IP SAN, so verification stays on.
+        self.client.connect("127.0.0.1", self.broker.port)
+        self.client.subscribe(topic, qos=1)
+        self.client.loop_start()
+        if not self._subscribed.wait(5):
+            raise TimeoutError("platform subscription not acknowledged")
+        return self
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def of(self, topic_suffix: str, device_id: str | None = None) -> list[Message]:
+        with self.lock:
+            return [m for m in self.messages if m.topic.endswith("/" + topic_suffix)
+                    and (device_id is None or m.topic.split("/")[1] == device_id)]
+
+    def readings(self, device_id: str) -> dict[int, list[tuple[float | None, dict]]]:
+        """seq -> every delivery of that reading: (Unix time or None, {name: value}). In a
+        data pack each reading starts with its `seq` record (wire contract)."""
+        from ..core.senml import resolve
+
+        out: dict[int, list] = {}
+        for m in self.of("data", device_id):
+            current: dict = {}
+            for r in resolve(m.payload, now=0):
+                name = r["n"].rsplit(":", 1)[1]
+                if name == "seq":
+                    current = {}
+                    out.setdefault(int(r["value"]), []).append(
+                        (r["t"] if r["t"] >= 2**28 else None, current))
+                else:
+                    current[name] = r["value"]
+        return out
+
+    def wait_for(self, pred, timeout: float = 20) -> list[Message]:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            with self.lock:
+                hits = [m for m in self.messages if pred(m)]
+            if hits:
+                return hits
+            time.sleep(0.05)
+        raise TimeoutError("expected message did not arrive")

@@ -1,0 +1,98 @@
+"""`stadsnod soak` (make soak): one node runs a simulated day on an accelerated clock -- one
+"minute" of readings every `minute_s` real seconds -- while the broker goes away for outages
+adding up to `outage_hours`. Afterwards every reading must have reached the platform (after
+de-duplication by sequence number), the heap must not have grown, and the watchdog must not
+have fired."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+
+from ..core.paths import RUN, ToolError
+from ..core.senml import by_name
+from .deployment import Deployment
+
+
+@dataclass
+class SoakResult:
+    readings: int
+    lost: int
+    duplicates: int
+    heap_growth: int
+    watchdog_resets: int
+    drain_per_s: float
+    flash_bytes_per_reading: float
+
+
+def _progress(msg: str) -> None:
+    print(f"soak: {msg}", file=sys.stderr, flush=True)
+
+
+def run_soak(hours: float = 24, outage_hours: float = 6, outages: int = 3,
+             minute_s: float = 0.05) -> SoakResult:
+    total_s = hours * 60 * minute_s
+    outage_s = outage_hours * 60 * minute_s / outages
+    device = "soak-0001"
+    with Deployment(RUN / "soak") as dep:
+        node = dep.add_node(device, interval_s=minute_s, every_s=minute_s / 2, health_s=1,
+                            watchdog_s=10)
+        node.start()
+        dep.platform.wait_for(lambda m: m.topic.endswith(f"{device}/data"), timeout=30)
+        start = time.time()
+        # outages spread over the day: each starts after an equal stretch of normal running
+        gap_s = (total_s - outages * outage_s) / (outages + 1)
+        drains = []
+        for k in range(outages):
+            time.sleep(gap_s)
+            _progress(f"outage {k + 1}/{outages}: broker down for {outage_hours / outages:.1f} "
+                      f"simulated hours")
+            dep.broker.stop()
+            time.sleep(outage_s)
+            backlog_from = max(dep.platform.readings(device) or [0])
+            dep.broker.start()
+            restarted = time.time()
+            # drained: every reading up to the end of the outage has arrived (the newest one
+            # may overtake the backlog, so the highest seq seen says nothing)
+            target = backlog_from + int(outage_s / minute_s)
+            while not set(range(1, target + 1)) <= set(dep.platform.readings(device)) and \
+                    time.time() - restarted < 120:
+                time.sleep(0.05)
+            drains.append((target - backlog_from, time.time() - restarted))
+        time.sleep(max(0.0, total_s - (time.time() - start)))
+        _progress("day over; waiting for the last readings")
+        heap_first = heap_last = None
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            health = [by_name(m.payload) for m in dep.platform.of("health", device)]
+            if health and health[-1]["queued"] == 0:
+                break
+            time.sleep(0.5)
+        if not node.alive():
+            raise ToolError(f"the soak node died; see {node.log_path}")
+        health = [by_name(m.payload) for m in dep.platform.of("health", device)]
+        steady = [h["heap_steady"] for h in health if h.get("heap_steady")]
+        heap_first, heap_last = steady[len(steady) // 10], steady[-1]  # past the start-up
+        seen = dep.platform.readings(device)
+        top = max(seen)
+        lost = len(set(range(1, top + 1)) - set(seen))
+        dups = sum(len(v) - 1 for v in seen.values())
+        drained = sum(n for n, _ in drains)
+        spent = sum(t for _, t in drains)
+        return SoakResult(readings=top, lost=lost, duplicates=dups,
+                          heap_growth=heap_last - heap_first,
+                          watchdog_resets=node.resets.count(3),
+                          drain_per_s=drained / spent if spent else 0.0,
+                          flash_bytes_per_reading=health[-1]["flash_written"] /
+                          max(1, health[-1]["published"]))
+
+
+def print_soak(r: SoakResult) -> None:
+    print(f"soak_readings: {r.readings} count")
+    print(f"soak_readings_lost: {r.lost} count")
+    print(f"soak_duplicates: {r.duplicates} count")
+    print(f"soak_heap_growth_bytes: {r.heap_growth} bytes")
+    print(f"soak_watchdog_resets: {r.watchdog_resets} count")
+    print(f"backlog_drain_readings_per_s: {r.drain_per_s:.0f} readings/s")
+    print(f"queue_write_bytes_per_reading: {r.flash_bytes_per_reading:.0f} bytes")
