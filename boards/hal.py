@@ -1,4 +1,6 @@
 # Turns a board's data file into bus objects. The only place the runtime touches `machine`.
+import asyncio
+
 import machine
 
 
@@ -65,6 +67,12 @@ class Board:
         level = spec["on"] if on else 1 - spec["on"]
         self._power = machine.Pin(spec["pin"], machine.Pin.OUT, value=level)
         return True
+
+    async def power_up(self, sensors):
+        """Switches the sensors' supply on when the board has a switch, then waits as long as
+        the slowest part needs before its first command (the drivers' POWER_UP_MS)."""
+        if self.sensor_power(True):
+            await asyncio.sleep_ms(max([s.power_up_ms for s in sensors] or [0]))
 
     def watchdog(self, timeout_ms):
         """The hardware watchdog, started; the timeout is capped at what the chip can count

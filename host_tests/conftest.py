@@ -84,7 +84,7 @@ class MicroPythonFailure(Exception):
 
 @pytest.fixture(scope="session")
 def demo_pki(tmp_path_factory):
-    from stadsnod.cityit.city import DemoCity
+    from stadsnod.testbed.demo_city import DemoCity
 
     return DemoCity.create(tmp_path_factory.mktemp("pki") / "city")
 

@@ -20,8 +20,9 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from stadsnod.cityit.city import BUNDLE_KEY_FILE, City, pem_identity, tls_handshake, wait_refused
+from stadsnod.cityit.city import BUNDLE_KEY_FILE, City
 from stadsnod.core.paths import ROOT, mosquitto
+from stadsnod.testbed.tls_probe import pem_identity, tls_handshake, wait_refused
 
 from provisioning.authority import Authority, PKIError
 from provisioning.bundle import BundleError, open_bundle, seal
@@ -248,7 +249,7 @@ def test_a_node_with_its_bundle_identity_publishes_then_is_cut_off(city, make_no
     writes to a board), publishes through the city broker; once revoked, it cannot come back."""
     from types import SimpleNamespace
 
-    from stadsnod.cityit.city import identity_files
+    from stadsnod.technician.provision import identity_files
     from stadsnod.testbed.faultproxy import FaultProxy
     from stadsnod.testbed.platform import Platform
     from stadsnod.testbed.simnode import sim_world

@@ -60,11 +60,11 @@ def test_the_whole_path_issue_deploy_provision_publish_revoke(tmp_path, sntp):
     city IT revokes it and the broker refuses it from then on."""
     import time
 
-    from stadsnod.cityit.city import DemoCity
     from stadsnod.technician.flash import flash
     from stadsnod.technician.provision import provision, verify_receipt, write_receipt
     from stadsnod.technician.selftest import selftest
     from stadsnod.testbed.broker import Broker, free_port
+    from stadsnod.testbed.demo_city import DemoCity
     from stadsnod.testbed.platform import Platform
     from stadsnod.testbed.simnode import SimNode, sim_world
 

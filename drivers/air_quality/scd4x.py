@@ -40,6 +40,8 @@ ASLEEP = "asleep"
 
 
 class SCD4x:
+    POWER_UP_MS = 1000  # datasheet 3.x: from power-up to the first command
+
     def __init__(self, i2c, address=0x62, low_power=False, single_shot=False,
                  temperature_offset=None, altitude=None, asc=None):
         self.bus = SensirionI2C(i2c, address, (1, 3), "SCD4x")

@@ -104,3 +104,24 @@ class Clock:
             raise ClockError("no SNTP reply from %s:%d" % (host, port))
         finally:
             s.close()
+
+
+async def keep_synced(clock, net, ntp, log):
+    """The clock's task: a sync every resync_s, retried within 10 s after a failure; a jump
+    is logged as a warning (health counts it)."""
+    from net import NetError
+
+    while True:
+        try:
+            await net.up()
+            jumps = clock.jumps
+            await clock.sync(ntp["host"], ntp["port"])
+            if clock.jumps > jumps:
+                log.warning("clock", "jumped by %.1f s" % clock.last_jump_s)
+            else:
+                log.info("clock", "synchronised")
+            await asyncio.sleep_ms(int(ntp["resync_s"] * 1000))
+        except (ClockError, NetError, OSError) as e:
+            retry = min(10, ntp["resync_s"])
+            log.warning("clock", "%s; retrying in %d s" % (e, retry))
+            await asyncio.sleep_ms(int(retry * 1000))

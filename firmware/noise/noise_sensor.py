@@ -1,4 +1,4 @@
-# A microphone in the node: where sensors.Sensor polls a part every few seconds, this listens all
+# A microphone in the node (the sensor_base contract): where sensors.Sensor polls a part every few seconds, this listens all
 # the time -- one block (5 ms) at a time, yielding to the other tasks between blocks -- and
 # hands the node the interval's levels. Only levels leave: the samples live in the meter's one
 # block and are overwritten by the next.
@@ -8,6 +8,7 @@ from time import ticks_diff, ticks_ms
 
 from i2s_mic import I2SMicrophone
 from noise import NoiseMeter
+from sensor_base import SensorBase
 from sensor_error import SensorError
 
 RATES = (16000, 32000, 44100, 48000)
@@ -15,8 +16,8 @@ RECORDS = (("LAeq", "dB"), ("LAFmax", "dB"), ("LAFmin", "dB"), ("LASmax", "dB"),
            ("LA10", "dB"), ("LA50", "dB"), ("LA90", "dB"), ("LZeq", "dB"))
 
 
-class NoiseSensor:
-    streaming = True
+class NoiseSensor(SensorBase):
+    # every_ms 1000: for the watchdog, it beats every block, or every retry
 
     def __init__(self, spec, board, log):
         opts = spec.get("options", {})
@@ -24,41 +25,28 @@ class NoiseSensor:
         if self.rate not in RATES:
             raise ValueError("%s: rate must be one of %s Hz, got %s"
                              % (spec["driver"], ", ".join(str(r) for r in RATES), self.rate))
-        self.spec = spec
+        super().__init__(spec, log, RECORDS)
         self.board = board
-        self.log = log
-        self.id = spec["driver"]
-        self.every_ms = 1000  # for the watchdog: it beats every block, or every retry
-        self.records = self.publish = RECORDS
         self.kernel = "bytecode" if opts.get("bytecode") else "viper"
         self.meter = NoiseMeter(self.rate, self.rate // 200, opts.get("sensitivity_dbfs", -26.0),
                                 opts.get("offset_db", 0.0), self.kernel)
-        self.mic = None
-        self.status = "starting"
-        self.errors_total = 0
         self.blocks = 0  # this interval
         self.since = ticks_ms()
         self._quality = None
 
     def _open(self):
+        # a microphone opened again (put back) goes through its start-up discard
         bus = self.board.bus(self.spec["bus"], rate=self.rate)
-        self.mic = I2SMicrophone(bus, self.rate, self.meter.block, self.kernel)
-
-    def _failed(self, why):
-        self.errors_total += 1
-        if self.status != why:
-            self.log.warning("sensor", "%s: %s" % (self.id, why))
-        self.status = why
-        self.mic = None  # open it again: a microphone put back needs its start-up discard
+        self.driver = I2SMicrophone(bus, self.rate, self.meter.block, self.kernel)
 
     def _listen_once(self):
-        if self.mic is None:
+        if self.driver is None:
             self._open()
-        n = self.mic.read(self.meter.samples)
+        n = self.driver.read(self.meter.samples)
         self.meter.process(n)
         self.blocks += 1
 
-    async def run(self, watchdog):
+    async def run(self, watchdog, agg=None, latest=None):
         """The node's task for this microphone."""
         while True:
             watchdog.beat(self.id)
@@ -89,7 +77,7 @@ class NoiseSensor:
     def _check(self):
         if self.blocks and self.meter.silent * 10 > self.blocks * 9:
             self._failed("no signal from the microphone (unplugged, or its clock stopped)")
-        elif self.mic is not None:
+        elif self.driver is not None:
             self.status = "ok"
 
     def interval_values(self):

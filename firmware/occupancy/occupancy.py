@@ -7,6 +7,7 @@ import asyncio
 
 from time import ticks_diff, ticks_ms
 
+from sensor_base import SensorBase
 from sensor_error import SensorError
 
 PRESENCE_RECORDS = (("presence", None), ("occupancy", "/"))
@@ -14,33 +15,16 @@ COUNT_RECORDS = (("count_in", "count"), ("count_out", "count"))
 _TICK_MS = 100  # how often the fusion looks at its sources
 
 
-class _Listener:
-    """What the node needs of a streaming sensor: id, records, status, errors, quality."""
-    streaming = True
-    every_ms = 1000
+class _Listener(SensorBase):
+    """A sensor that listens all the time (the sensor_base contract); its quality is closed
+    when the interval's values are taken."""
     pause_ms = 0
 
     def __init__(self, spec, board, log, records):
-        self.spec = spec
+        super().__init__(spec, log, records)
         self.board = board
-        self.log = log
-        addr = spec.get("address")
-        self.id = spec["driver"] if addr is None else "%s_0x%02x" % (spec["driver"], addr)
-        self.records = self.publish = records
         self.opts = spec.get("options", {})
-        self.driver = None
-        self.status = "starting"
-        self.errors_total = 0
-        self.good = self.bad = self.warming = 0
         self._quality = None
-
-    def _failed(self, why):
-        self.errors_total += 1
-        self.bad += 1
-        if self.status != why:
-            self.log.warning("sensor", "%s: %s" % (self.id, why))
-        self.status = why
-        self.driver = None  # opened and started again next time
 
     def close_quality(self):
         tried = self.good + self.bad + self.warming
@@ -53,7 +37,7 @@ class _Listener:
     def new_interval(self):
         pass
 
-    async def run(self, watchdog):
+    async def run(self, watchdog, agg=None, latest=None):
         """The node's task: a step at a time (each waits on its part), reopening the driver
         a second after a failure; `pause_ms` between steps for parts that only report."""
         while True:
@@ -105,7 +89,6 @@ class PIRSensor(_Listener):
         return d is not None and not d.warming_up and d.present
 
 
-
 class LD2410Sensor(_Listener):
     pause_ms = _TICK_MS  # it reports ten times a second; look as often
 
@@ -144,14 +127,13 @@ class LD2410Sensor(_Listener):
         return self.driver is not None and self._present
 
 
-
 class Presence(_Listener):
     """`presence` and `occupancy` from one or more presence sensors: with fusion "any"
     someone is there when any sensor says so; with "both", when all that are working do."""
 
     def __init__(self, sources, mode, log):
         super().__init__({"driver": "presence"}, None, log, PRESENCE_RECORDS)
-        self.sources = sources
+        self.sources = tuple(sources)
         self.mode = mode
         self._occupied_ms = 0
         self._seen = False
@@ -166,7 +148,7 @@ class Presence(_Listener):
             return all(s.present for s in working)
         return any(s.present for s in working)
 
-    async def run(self, watchdog):
+    async def run(self, watchdog, agg=None, latest=None):
         tasks = [asyncio.create_task(s.run(watchdog)) for s in self.sources]
         try:
             while True:

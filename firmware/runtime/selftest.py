@@ -15,7 +15,7 @@ from hal import Board
 from log import Log
 from mqtt import MQTTClient
 from net import Net
-from node import tls_context
+from tls_identity import tls_context
 
 MIN_FREE_HEAP = 16 * 1024
 MIN_FREE_FLASH = 256 * 1024  # the spool's first hours, and room for an update

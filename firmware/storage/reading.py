@@ -27,6 +27,8 @@ def encode(kind, t, boot, values):
 
 def decode(payload):
     """(kind, t, boot, [(index, value)])"""
+    if len(payload) < _HEAD_LEN:
+        raise ValueError("reading of %d bytes is shorter than its header" % len(payload))
     kind, t, boot, n = struct.unpack_from(_HEAD, payload, 0)
     if len(payload) != _HEAD_LEN + 5 * n:
         raise ValueError("reading of %d bytes does not hold %d values" % (len(payload), n))

@@ -139,7 +139,7 @@ class Spool:
         seq = self.next_seq
         with open(self._path(_seg_name(seg)), "wb" if new else "ab") as f:
             if new:
-                table = json.dumps(names)
+                table = json.dumps(names).encode()  # bytes on CPython too
                 f.write(self._record(0, table))
                 f.write(table)
                 self.written_bytes += _HDR + len(table)

@@ -27,3 +27,14 @@ def exists(path):
         return True
     except OSError:
         return False
+
+
+def next_boot(path="boot"):
+    """This boot's number (persisted), so monotonic timestamps of a past boot are never taken
+    for this one's."""
+    try:
+        n = int(read_text(path)) + 1
+    except (OSError, ValueError):
+        n = 1
+    write_atomic(path, str(n))
+    return n

@@ -17,7 +17,6 @@ from cryptography import x509
 
 from provisioning.bundle import BundleError, open_bundle
 
-from ..cityit.city import identity_files
 from ..core.paths import ToolError
 from .deploy import _transport
 
@@ -81,3 +80,10 @@ def write_receipt(record: dict, bundle_key: bytes, out: Path) -> Path:
     out.write_text(json.dumps({"installed": record, "mac": _receipt_mac(bundle_key, record)},
                               indent=1))
     return out
+
+
+def identity_files(contents: dict) -> dict[str, bytes]:
+    """A bundle's identity as the files a node keeps in certs/ (DER: mbedTLS reads it as is)."""
+    return {"ca.der": base64.b64decode(contents["ca"]),
+            "device.der": base64.b64decode(contents["cert"]),
+            "device.key.der": base64.b64decode(contents["key"])}

@@ -141,7 +141,7 @@ def run_bench(cycles: int = 120) -> None:
     _progress("soak: a simulated day with 6 hours of broker outages")
     print_soak(run_soak())
     print(f"queue_capacity_hours_1min: {queue_default_capacity() / 60:.0f} hours")
-    from ..cityit.city import bench_pki
+    from .pki_bench import bench_pki
 
     _progress("PKI: issuing identities, revoking one against mosquitto")
     pki = bench_pki(RUN / "pki-bench")

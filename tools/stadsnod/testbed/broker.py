@@ -1,5 +1,5 @@
-"""The embedded default broker: mosquitto on loopback, TLS with client certificates, and an ACL
-so that a node may publish only under its own id (certificate CN = MQTT user name)."""
+"""The embedded default broker: mosquitto on loopback as a child process, configured exactly as
+the city's (cityit/broker_config.py)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,8 @@ from pathlib import Path
 
 from provisioning import pki
 
+from ..cityit.broker_config import BROKER_HOSTNAME, PLATFORM_USER, write_config
 from ..core.paths import ToolError, mosquitto
-
-BROKER_HOSTNAME = "broker.stadsnod.local"
-PLATFORM_USER = "platform"  # the city platform's own client: reads everything, writes commands
 
 
 def free_port() -> int:
@@ -52,41 +50,6 @@ class DemoPKI:
                                                        certs_dir / "device.key.der")
 
 
-ACL = """# Nodes: only their own subtree, and they may read only their own commands.
-pattern write {root}/%u/data
-pattern write {root}/%u/status
-pattern write {root}/%u/health
-pattern read {root}/%u/cmd
-
-user {platform}
-topic read {root}/#
-topic write {root}/+/cmd
-"""
-
-CONF = """per_listener_settings false
-user {user}
-allow_anonymous false
-# Sessions and queued QoS 1 messages survive a broker restart, as on the city's broker: the
-# platform's persistent session gets what nodes sent while it was away.
-persistence true
-persistence_location {dir}/
-autosave_interval 60
-log_dest file {log}
-log_type error
-log_type warning
-log_type notice
-connection_messages true
-acl_file {acl}
-listener {port} 127.0.0.1
-cafile {ca}
-certfile {cert}
-keyfile {key}
-require_certificate true
-use_identity_as_username true
-tls_version tlsv1.2
-"""
-
-
 class Broker:
     """mosquitto as a child process. Use as a context manager; it never outlives its owner."""
 
@@ -105,13 +68,9 @@ class Broker:
         if hasattr(self.pki, "broker_config"):  # a city PKI: exactly `stadsnod broker config`
             conf = self.pki.broker_config(self.dir, self.port, getpass.getuser())
         else:  # the one-CA demo PKI (kept for a broker that nodes must not trust)
-            acl = self.dir / "acl"
-            acl.write_text(ACL.format(root=self.root, platform=PLATFORM_USER))
-            conf = self.dir / "mosquitto.conf"
-            conf.write_text(CONF.format(user=getpass.getuser(), log=self.log, acl=acl,
-                                        dir=self.dir, port=self.port, ca=self.pki.ca_pem,
-                                        cert=self.pki.dir / "server.pem",
-                                        key=self.pki.dir / "server.key"))
+            conf = write_config(self.dir, port=self.port, user=getpass.getuser(), root=self.root,
+                                ca=self.pki.ca_pem, cert=self.pki.dir / "server.pem",
+                                key=self.pki.dir / "server.key")
         self.proc = subprocess.Popen([mosquitto(), "-c", str(conf)], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, start_new_session=True)
         deadline = time.monotonic() + 10

@@ -13,11 +13,12 @@ import time
 from pathlib import Path
 
 from ..analysis.replay import RUNNER
+from ..cityit.broker_config import BROKER_HOSTNAME
 from ..core.boards import board_files, load_board
 from ..core.mpyrun import run_code
 from ..core.paths import BUILD, RUN, ToolError, micropypath
 from ..core.senml import by_name
-from .broker import BROKER_HOSTNAME, Broker, DemoPKI
+from .broker import Broker, DemoPKI
 from .deployment import Deployment
 from .simnode import FAKE_FOR, board_world
 

@@ -13,9 +13,9 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from ..cityit.city import DemoCity
 from ..core.paths import RUN
 from ..core.senml import SenMLError, by_name, resolve
+from .demo_city import DemoCity
 from .deployment import Deployment
 from .simnode import DEFAULT_HEAP, DEMO_KITS
 

@@ -8,8 +8,8 @@ import shutil
 from contextlib import ExitStack
 from pathlib import Path
 
-from ..cityit.city import DemoCity
 from .broker import Broker
+from .demo_city import DemoCity
 from .platform import Platform
 from .simnode import DEFAULT_HEAP, SimNode, kit_sensors, provision_sim_node, sim_world
 from .sntp import SNTPServer

@@ -9,11 +9,11 @@ import shutil
 import time
 from pathlib import Path
 
-from ..cityit.city import DemoCity
 from ..technician.deploy import deploy
 from ..technician.provision import provision
 from ..technician.selftest import selftest
 from .broker import Broker, free_port
+from .demo_city import DemoCity
 from .simnode import sim_world
 from .sntp import SNTPServer
 from .virtual_board import VirtualBoard

@@ -21,6 +21,17 @@ from ..core.paths import BUILD, micropypath, micropython
 DEFAULT_HEAP = "256K"
 
 
+def sim_heap(board: dict) -> str:
+    """The heap a node simulating `board` gets: twice the board's GC heap (objects are up to
+    twice their board size here), at least DEFAULT_HEAP and at most 1M. The host board's heap
+    is DEFAULT_HEAP by definition. An ESP32-S3 with its 2 MB of PSRAM is not squeezed into 256K,
+    where its microphone's DMA ring and three sensor families leave no contiguous KB."""
+    if board["chip"] == "host":
+        return DEFAULT_HEAP
+    kb = max(int(DEFAULT_HEAP[:-1]), min(1024, 2 * board["gc_heap_bytes"] // 1024))
+    return f"{kb}K"
+
+
 def node_config(device_id: str, broker_port: int, ntp_port: int, *, interval_s: float = 10,
                 every_s: float = 2, health_s: float = 30, sensors: list | None = None,
                 hostname: str = "broker.stadsnod.local", keepalive_s: int = 30,
@@ -167,6 +178,7 @@ def board_world(board: dict, index: int = 0, env: dict | None = None,
     world["i2c"] = i2c
     world["uart"] = uart
     world["i2s"] = i2s
+    world["heap"] = sim_heap(board)  # the board's RAM, as the launcher gives it
     return world
 
 
@@ -213,7 +225,8 @@ class SimNode:
         # A board runs boot.py then main.py from its filesystem root; so does the simulated one.
         code = f"exec(open('{boot}/boot.py').read())\nexec(open('{boot}/main.py').read())"
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([micropython(), "-X", f"heapsize={self.heap}", "-c", code],
+        heap = self.world.get("heap") or self.heap  # a board's world names its RAM
+        self.proc = subprocess.Popen([micropython(), "-X", f"heapsize={heap}", "-c", code],
                                      cwd=self.dir, env=env, stdout=self.log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
 

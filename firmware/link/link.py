@@ -1,0 +1,85 @@
+# The node's session with the broker: where its messages go, the MQTT client over TLS with the
+# node's identity, its last will, reconnects through the client's stay_connected, and a Wi-Fi
+# watch that drops a session the radio has lost before the keepalive would notice.
+import asyncio
+import gc
+import sys
+
+from mqtt import MQTTClient
+from net import NetError
+
+
+class Link:
+    def __init__(self, cfg, net, log, on_message, on_connect):
+        self.cfg = cfg
+        # everything under <root>/<device id>/ (profile/wire-contract.md), which is also all
+        # the broker's ACL lets the node write
+        prefix = "%s/%s/" % (cfg["topic_root"], cfg["device_id"])
+        self.data_topic = prefix + "data"
+        self.status_topic = prefix + "status"
+        self.health_topic = prefix + "health"
+        self.cmd_topic = prefix + "cmd"
+        self.net = net
+        self.log = log
+        self._on_message = on_message
+        self._then = on_connect  # the node's part of a (re)connect
+        self.mqtt = None
+        self.problem = None  # why TLS could not be set up, for health
+        self.connects = 0
+
+    @property
+    def connected(self):
+        return self.mqtt is not None and self.mqtt.connected
+
+    def try_tls(self):
+        import tls_identity  # needed once per TLS setup; its RAM goes back afterwards
+
+        b = self.cfg["broker"]
+        try:
+            ctx = tls_identity.tls_context(self.cfg)
+            c = MQTTClient(self.cfg["device_id"], b["host"], b["port"], ssl=ctx,
+                           server_hostname=b["server_hostname"], keepalive=b["keepalive_s"],
+                           log=self.log)
+        except (tls_identity.TLSSetupError, MemoryError) as e:
+            self.problem = str(e) or "out of memory setting up TLS"
+            self.log.error("tls", "%s; retrying in 30 s" % self.problem)
+            return
+        finally:
+            del sys.modules["tls_identity"]
+        c.set_last_will(self.status_topic, "offline", retain=True, qos=1)
+        c.set_callback(self._on_message)
+        self.mqtt = c
+        self.problem = None
+
+    async def run(self):
+        while self.mqtt is None:
+            await asyncio.sleep_ms(30000)
+            gc.collect()
+            self.try_tls()
+        await self.mqtt.stay_connected(self._net_up, self._connected, self.log)
+
+    async def watch_net(self):
+        # A TCP session does not notice a dead radio for a keepalive or more; the station
+        # interface does. Drop the session at once so the link task reconnects.
+        while True:
+            await asyncio.sleep_ms(500)
+            if self.connected and not self.net.isconnected():
+                self.log.warning("net", "Wi-Fi lost")
+                await self.mqtt.abort("Wi-Fi lost")
+
+    async def _net_up(self):
+        try:
+            await self.net.up()
+        except NetError as e:
+            raise OSError(str(e))
+
+    async def _connected(self):
+        self.connects += 1
+        self.log.info("mqtt", "connected to %s" % self.cfg["broker"]["host"])
+        await self.mqtt.publish(self.status_topic, "online", retain=True, qos=1)
+        await self.mqtt.subscribe(self.cmd_topic, qos=1)
+        await self._then()
+
+    async def stop(self):
+        if self.connected:
+            await self.mqtt.disconnect()

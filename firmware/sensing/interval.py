@@ -1,0 +1,41 @@
+# The records of a node's readings and one interval's values. Each record has one source: the
+# first sensor in the config that measures it (list the BME280 before the SCD4x, and
+# temperature comes from the BME280). Polled sensors' samples are averaged here; listening
+# sensors hand over what they computed themselves (levels, counts, occupancy).
+from aggregate import Aggregator
+
+
+class Interval:
+    def __init__(self, sensors):
+        self.sensors = sensors
+        units = {}
+        for s in sensors:
+            s.publish = tuple(r for r in s.records if r[0] not in units)
+            for name, unit in s.publish:
+                units[name] = unit
+        self.latest = {}  # newest value of each record, for drivers that compensate
+        self.agg = Aggregator(list(units))
+        # names of the records a reading can hold, as stored with each spool segment
+        self.names = [[n, u] for n, u in units.items()] + \
+            [["quality/" + s.id, "/"] for s in sensors]
+        self.index = {n[0]: i for i, n in enumerate(self.names)}
+
+    def close(self):
+        """[(record index, value)] of the interval that ends now; starts the next one."""
+        values = []
+        index = self.index
+        for name in self.agg.names:
+            mean = self.agg.mean(name)
+            if mean is not None:
+                values.append((index[name], mean))
+        for s in self.sensors:  # levels and counts of the interval, not means of samples
+            for name, value in s.interval_values():
+                if name in index:
+                    values.append((index[name], value))
+        for s in self.sensors:
+            q = s.quality()
+            if q is not None:
+                values.append((index["quality/" + s.id], q))
+            s.new_interval()
+        self.agg.reset()
+        return values

@@ -1,0 +1,96 @@
+# A polled sensor in the node (the sensor_base contract): starting its driver, sampling it every
+# `every_s`, checking values against the part's range, and turning its errors into a status and
+# a data-quality flag instead of a crash.
+import asyncio
+import gc
+
+from sensor_base import SensorBase
+from sensor_error import SensorError
+
+
+def check_range(driver, name, value):
+    """None, or why `value` is outside what the part can measure (its datasheet range)."""
+    ranges = getattr(driver, "RANGES", None)
+    r = ranges.get(name) if ranges else None
+    if r and not r[0] <= value <= r[1]:
+        return "%s %s out of range (%s..%s)" % (name, value, r[0], r[1])
+    return None
+
+
+class Sensor(SensorBase):
+    """A polled sensor: a driver read every `every_s`."""
+
+    def __init__(self, spec, board, log):
+        import sensors  # the driver table; imported here so that the node can drop it
+
+        d = spec["driver"]
+        if d not in sensors.DRIVERS:
+            raise ValueError("unknown sensor driver '%s' (known: %s)"
+                             % (d, ", ".join(sorted(sensors.DRIVERS)
+                                             + list(sensors.MICROPHONES + sensors.OCCUPANCY))))
+        super().__init__(spec, log, sensors.DRIVERS[d][2])
+        self.cls = sensors.driver_class(d)
+        self.board = board
+        self.every_ms = int(spec["every_s"] * 1000)
+
+    @property
+    def power_up_ms(self):
+        return getattr(self.cls, "POWER_UP_MS", 0)
+
+    def _open(self):
+        cls = self.cls
+        bus = self.board.bus(self.spec["bus"])
+        opts = self.spec.get("options", {})
+        if self.spec.get("address") is None:
+            return cls(bus, **opts)
+        return cls(bus, self.spec["address"], **opts)
+
+    async def run(self, watchdog, agg, latest):
+        while True:
+            watchdog.beat(self.id)
+            try:
+                await self.sample(agg, latest)
+            except MemoryError:
+                gc.collect()  # and try again next time on a cleaner heap
+                self.log.error("sensor", "%s: out of memory; sample skipped" % self.id)
+            await asyncio.sleep_ms(self.every_ms)
+
+    async def sample(self, agg, latest):
+        """One reading into the aggregator. On a driver or bus error: record why, and open and
+        start the driver again next time (a sensor unplugged and put back needs its setup).
+        `latest` holds the node's newest values; drivers that compensate (SCD4x with a
+        barometer's pressure) read from it."""
+        try:
+            if self.driver is None:
+                d = self._open()
+                if hasattr(d, "start"):
+                    await d.start()
+                self.driver = d
+                self.log.info("sensor", "%s ready" % self.id)
+            d = self.driver
+            if hasattr(d, "ambient_pressure"):
+                d.ambient_pressure = latest.get("pressure")
+            await d.measure()
+        except (SensorError, ValueError, ImportError) as e:  # ValueError: a board/bus mismatch
+            self._failed(str(e))
+            return
+        if getattr(d, "warming_up", False):
+            self.warming += 1
+            self.status = "warming up"
+            return
+        for name, _unit in self.records:
+            value = getattr(d, name)
+            if value is None:
+                continue  # "no value yet" (SEN5x NOx after start, BMP280 humidity)
+            why = check_range(d, name, value)
+            if why:
+                self._failed(why)
+                self.driver = d  # a value out of range: the part answers, keep it open
+                return
+            latest[name] = value
+        for name, _unit in self.publish:
+            value = getattr(d, name)
+            if value is not None:
+                agg.add(name, value)
+        self.good += 1
+        self.status = "ok"

@@ -1,0 +1,116 @@
+# What leaves the flash queue, in which order, and when it counts as delivered -- the policy
+# that decides what could be lost or sent twice, kept apart from the MQTT client so it can be
+# tested alone:
+# - fresh first: the newest reading goes ahead of a backlog (fresh data is never starved) and
+#   is remembered in `early` (at most EARLY_MAX) so the backlog acknowledges it unsent;
+# - hold: a reading of this boot stamped before the clock was set waits for the clock, for up
+#   to hold_unsynced_s of uptime, then goes without a time;
+# - restamp: a monotonic stamp of this boot becomes Unix time once the clock is known; one of an
+#   earlier boot that never saw a clock stays without time; a pack holds readings all with a
+#   time or all without;
+# - batch: a MemoryError halves the batch, each delivered pack grows it back by one;
+# - ack: a reading leaves the queue only after sent(), i.e. the broker's PUBACK.
+import reading
+import senml
+
+EARLY_MAX = 16
+
+
+class Outbox:
+    def __init__(self, spool, clock, boot, names, batch, hold_unsynced_s):
+        self.spool = spool
+        self.clock = clock
+        self.boot = boot
+        self.names = names  # [[name, unit], ...] of this boot's readings
+        self.batch = batch
+        self.batch_now = batch  # smaller while the heap is short
+        self.hold_ms = int(hold_unsynced_s * 1000)
+        self.fresh = None  # (seq, payload) of the newest reading, until it is sent
+        self.early = []  # seqs sent ahead of the backlog
+        self._early_seq = None  # the fresh reading of the pack taken
+        self._ack = None  # (position, count, top seq) of the backlog pack taken
+        self._grow = False
+
+    def __len__(self):
+        return len(self.spool)
+
+    def put(self, payload):
+        """Queues a reading (on flash before anything else); OSError when the flash refuses."""
+        seq = self.spool.append(self.names, payload)
+        self.fresh = (seq, payload)
+        return seq
+
+    def restamp(self, seq, names, payload):
+        """(seq, Unix time or None, records) of a stored reading."""
+        kind, t, boot, values = reading.decode(payload)
+        if kind == reading.MONO:
+            t = self.clock.unix_at(t) if boot == self.boot else None
+        elif kind != reading.UNIX:
+            t = None
+        return seq, t, [(names[i][0], names[i][1], bool(v) if names[i][0] in senml.BOOLEAN
+                         else v) for i, v in values]
+
+    def _holding(self, payload):
+        try:
+            kind, _t, boot, _v = reading.decode(payload)
+        except (ValueError, TypeError):
+            return False  # the batch code counts it as damaged
+        return kind == reading.MONO and boot == self.boot and self.clock.mono_ms() < self.hold_ms
+
+    def take(self):
+        """The next pack: a list of (seq, Unix time or None, records) to publish, possibly
+        empty (readings already sent ahead or unreadable: acknowledged unsent); None when there
+        is nothing to send now. Call sent() once the broker has the pack."""
+        self._early_seq = self._ack = None
+        batch = self.spool.peek(self.batch_now)
+        if not batch:
+            return None
+        if not self.clock.synced and self._holding(batch[0][2]):
+            return None  # it will get its real time when the clock is set
+        fresh = self.fresh
+        if fresh and fresh[0] != batch[0][0] and len(self.early) < EARLY_MAX:
+            self.fresh = None  # if this pack is lost, the reading goes with the backlog
+            self._early_seq = fresh[0]
+            return [self.restamp(fresh[0], self.names, fresh[1])]
+        entries = []
+        timed = None
+        last = 0
+        for seq, names, payload, _pos in batch:
+            if seq in self.early:
+                last += 1  # already sent ahead; acknowledged with this batch
+                continue
+            try:
+                e = self.restamp(seq, names, payload)
+            except (ValueError, IndexError, TypeError):
+                self.spool.corrupt += 1  # unreadable: acknowledged, never published
+                last += 1
+                continue
+            if timed is None:
+                timed = e[1] is not None
+            elif timed != (e[1] is not None):
+                break  # a pack holds readings all with a time or all without
+            entries.append(e)
+            last += 1
+        self._ack = (batch[last - 1][3], last, batch[last - 1][0])
+        self._grow = bool(entries)
+        return entries
+
+    def sent(self):
+        """The pack from take() is delivered (PUBACK): its readings leave the queue."""
+        if self._early_seq is not None:
+            self.early.append(self._early_seq)
+            self._early_seq = None
+            return
+        position, count, top = self._ack
+        self._ack = None
+        if self._grow and self.batch_now < self.batch:
+            self.batch_now += 1
+        self.spool.ack(position, count)
+        self.early = [s for s in self.early if s > top]
+        if self.fresh and self.fresh[0] <= top:
+            self.fresh = None
+
+    def short_of_memory(self):
+        """A pack did not fit the heap: smaller ones for now. Returns the new batch size."""
+        self.batch_now = max(1, self.batch_now // 2)
+        return self.batch_now

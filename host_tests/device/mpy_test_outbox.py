@@ -1,0 +1,172 @@
+# The outbox policy (firmware/storage/outbox.py) over a real spool on the host's file system:
+# fresh first, the early list, holding readings until the clock is set, re-stamping, batch
+# halving on MemoryError, and that nothing leaves the queue before sent(). Runs under
+# MicroPython and again under CPython (host_tests/test_shared_cpython.py).
+import os
+
+import reading
+from outbox import EARLY_MAX, Outbox
+from spool import Spool
+
+NAMES = [["temperature", "Cel"], ["quality/bme280_0x76", "/"]]
+BOOT = 7
+_n = [0]
+
+
+class _Clock:
+    """Unsynced until set(): Unix time = base + ms since the base, as link/clock.py."""
+
+    def __init__(self):
+        self.synced = False
+        self.mono = 0
+        self.base_s = 0
+        self.base_mono = 0
+
+    def mono_ms(self):
+        return self.mono
+
+    def set(self, unix_s):
+        self.synced = True
+        self.base_s = unix_s
+        self.base_mono = self.mono
+
+    def unix_at(self, mono):
+        return self.base_s + (mono - self.base_mono) / 1000 if self.synced else None
+
+
+def _rmtree(path):
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return
+    for n in names:
+        os.remove(path + "/" + n)
+    os.rmdir(path)
+
+
+def _outbox(batch=8, hold_s=120, clock=None):
+    _n[0] += 1
+    folder = "/tmp/stadsnod-outbox-%d-%d" % (os.getpid() if hasattr(os, "getpid") else 0, _n[0])
+    _rmtree(folder)
+    clock = clock or _Clock()
+    return Outbox(Spool(folder, 1000, 16), clock, BOOT, NAMES, batch, hold_s), folder
+
+
+def _unix(i, t=1795790341):
+    return reading.encode(reading.UNIX, t + i, BOOT, [(0, 20.0 + i), (1, 1.0)])
+
+
+def _seqs(entries):
+    return [e[0] for e in entries]
+
+
+def test_the_newest_reading_goes_ahead_of_a_backlog_and_is_not_sent_twice():
+    ob, folder = _outbox()
+    ob.clock.set(1795790000)
+    for i in range(5):
+        ob.put(_unix(i))  # offline: a backlog builds up
+    ob.put(_unix(5))  # the newest
+    pack = ob.take()
+    assert _seqs(pack) == [6], pack
+    ob.sent()
+    pack = ob.take()
+    assert _seqs(pack) == [1, 2, 3, 4, 5], pack  # 6 is acknowledged with the batch, unsent
+    ob.sent()
+    assert len(ob) == 0 and ob.early == [] and ob.take() is None
+    _rmtree(folder)
+
+
+def test_the_early_list_is_bounded_then_the_backlog_goes_first():
+    ob, folder = _outbox(batch=2)
+    ob.clock.set(1795790000)
+    ob.put(_unix(0))
+    for i in range(EARLY_MAX):
+        ob.put(_unix(i + 1))
+        assert _seqs(ob.take()) == [i + 2]
+        ob.sent()
+    ob.put(_unix(99))
+    assert _seqs(ob.take()) == [1], "with the early list full the oldest goes first"
+    ob.sent()
+    assert len(ob.early) == EARLY_MAX - 1  # seq 2 was acknowledged with that batch
+    _rmtree(folder)
+
+
+def test_readings_of_this_boot_wait_for_the_clock_then_go_restamped():
+    ob, folder = _outbox(hold_s=120)
+    c = ob.clock
+    c.mono = 5000
+    ob.put(reading.encode(reading.MONO, 5000, BOOT, [(0, 21.5)]))
+    c.mono = 60000
+    assert ob.take() is None  # held: the clock may come
+    c.set(1795790341)  # at mono 60000
+    pack = ob.take()
+    seq, t, records = pack[0]
+    assert t == 1795790341 - 55.0, t  # stamped where it was taken, 55 s before the sync
+    assert records == [("temperature", "Cel", 21.5)]
+    _rmtree(folder)
+
+
+def test_after_the_hold_a_reading_goes_without_time_and_a_pack_never_mixes():
+    ob, folder = _outbox(hold_s=10)
+    c = ob.clock
+    ob.put(reading.encode(reading.MONO, 100, BOOT, [(0, 1.0)]))
+    ob.put(reading.encode(reading.MONO, 200, BOOT - 1, [(0, 2.0)]))  # an earlier boot
+    ob.fresh = None  # the backlog path, not fresh-first
+    c.mono = 10001
+    pack = ob.take()
+    assert [e[1] for e in pack] == [None, None]
+    ob.sent()
+    c.set(1795790341)
+    ob.put(reading.encode(reading.MONO, 300, BOOT - 1, [(0, 3.0)]))  # never saw a clock
+    ob.put(_unix(0))
+    ob.fresh = None  # the backlog path, not fresh-first
+    pack = ob.take()
+    assert [e[1] for e in pack] == [None], pack  # the timed one waits for the next pack
+    ob.sent()
+    assert [e[1] for e in ob.take()] == [1795790341]
+    _rmtree(folder)
+
+
+def test_nothing_leaves_before_sent_and_a_restart_keeps_the_rest():
+    ob, folder = _outbox(batch=3)
+    ob.clock.set(1795790000)
+    for i in range(7):
+        ob.put(_unix(i))
+    ob.fresh = None
+    first = _seqs(ob.take())
+    assert first == [1, 2, 3] and _seqs(ob.take()) == first  # a failed publish: same pack
+    ob.sent()
+    assert len(ob) == 4
+    again = Outbox(Spool(folder, 1000, 16), ob.clock, BOOT + 1, NAMES, 3, 120)
+    assert _seqs(again.take()) == [4, 5, 6]
+    _rmtree(folder)
+
+
+def test_a_memory_error_halves_the_batch_and_each_delivery_grows_it_back():
+    ob, folder = _outbox(batch=8)
+    ob.clock.set(1795790000)
+    for i in range(20):
+        ob.put(_unix(i))
+    ob.fresh = None
+    assert ob.short_of_memory() == 4 and ob.short_of_memory() == 2
+    assert _seqs(ob.take()) == [1, 2]
+    ob.sent()
+    assert ob.batch_now == 3 and _seqs(ob.take()) == [3, 4, 5]
+    ob.sent()
+    for _ in range(3):
+        ob.short_of_memory()
+    assert ob.batch_now == 1  # never below one
+    _rmtree(folder)
+
+
+def test_an_unreadable_record_is_acknowledged_and_counted_never_published():
+    ob, folder = _outbox()
+    ob.clock.set(1795790000)
+    ob.put(_unix(0))
+    ob.put(b"\x01\x02")  # CRC-valid on flash, not a reading
+    ob.put(_unix(2))
+    ob.fresh = None
+    assert _seqs(ob.take()) == [1, 3] and ob.spool.corrupt == 1
+    ob.sent()
+    assert len(ob) == 0
+    _rmtree(folder)
