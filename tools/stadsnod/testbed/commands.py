@@ -1,0 +1,88 @@
+"""The test bed's commands: `demo`, `bench`, `soak`, `virtual-board`, `broker run`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..core.command import Command
+
+
+def _demo_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--nodes", type=int, default=5)
+    p.add_argument("--duration", type=float, default=60, help="seconds (Ctrl-C stops early)")
+    p.add_argument("--interval", type=float, default=5, help="seconds per published interval")
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    run_demo(nodes=args.nodes, duration=args.duration, interval=args.interval)
+    return 0
+
+
+def _bench_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cycles", type=int, default=120)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from .bench import run_bench
+
+    run_bench(cycles=args.cycles)
+    return 0
+
+
+def _soak_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--hours", type=float, default=24, help="simulated hours")
+    p.add_argument("--outage-hours", type=float, default=6, help="simulated hours offline")
+    p.add_argument("--minute-s", type=float, default=0.05,
+                   help="real seconds per simulated minute (one reading a minute)")
+
+
+def _soak(args: argparse.Namespace) -> int:
+    from .soak import print_soak, run_soak
+
+    r = run_soak(hours=args.hours, outage_hours=args.outage_hours, minute_s=args.minute_s)
+    print_soak(r)
+    return 1 if r.lost or r.watchdog_resets else 0
+
+
+def _virtual_board_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dir", default="run/virtual-board", help="its filesystem folder")
+    p.add_argument("--baud", type=int, help="throttle the line like a UART")
+
+
+def _virtual_board(args: argparse.Namespace) -> int:
+    import time
+
+    from .virtual_board import VirtualBoard
+
+    with VirtualBoard(Path(args.dir), baud=args.baud) as vb:
+        print(f"virtual board on {vb.port} (filesystem {args.dir}); try: .venv/bin/mpremote "
+              f"connect {vb.port} exec 'print(1)'; Ctrl-C stops", flush=True)
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def _broker_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--port", type=int, default=8883)
+
+
+def _broker(args: argparse.Namespace) -> int:
+    from .demo import run_broker
+
+    run_broker(port=args.port)
+    return 0
+
+
+DEMO = Command("a simulated deployment on the embedded broker", _demo, _demo_args)
+BENCH = Command("print the project's figures, one 'name: value unit' each", _bench, _bench_args)
+SOAK = Command("one node through a simulated day with broker outages; fails if a reading is "
+               "lost", _soak, _soak_args)
+VIRTUAL_BOARD = Command("the unix port on a pseudo-terminal, a board towards mpremote (tests, "
+                        "training)", _virtual_board, _virtual_board_args)
+BROKER_RUN = Command("run the embedded broker with a throwaway city PKI", _broker, _broker_args)
