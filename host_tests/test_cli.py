@@ -4,7 +4,6 @@ says, the broker group's default, and `broker config --bind`."""
 from __future__ import annotations
 
 import pytest
-
 from stadsnod.cli import COMMANDS, main, parser
 from stadsnod.core.command import Group
 from stadsnod.testbed.demo_city import DemoCity
