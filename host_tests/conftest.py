@@ -117,7 +117,8 @@ def platform(broker):
 @pytest.fixture
 def make_node(tmp_path, demo_pki, broker, sntp):
     """make_node(device_id, **config overrides) -> a prepared SimNode (not started)."""
-    from stadsnod.testbed.simnode import provision_sim_node, sim_world
+    from stadsnod.testbed.simnode import provision_sim_node
+    from stadsnod.testbed.worlds import sim_world
 
     nodes = []
 

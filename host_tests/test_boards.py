@@ -109,7 +109,7 @@ def test_a_node_boots_on_each_board_definition(name, make_node, platform) -> Non
     """The runtime takes buses and sensors from the board file alone (config lists none);
     the fake machine checks every pin against the board's chip table."""
     from stadsnod.core.senml import by_name
-    from stadsnod.testbed.simnode import board_world
+    from stadsnod.testbed.worlds import board_world
 
     board, _ = load_board(name)
     node = make_node(f"board-{name}", world=board_world(board, time_scale=0.05), sensors=[])
@@ -135,7 +135,7 @@ def test_a_pin_the_chip_cannot_use_stops_the_sensor_not_the_node(make_node, plat
     """Wired against the rules anyway (the board file was not checked): the fake machine
     refuses the pin as the real port would, and the node reports it instead of dying."""
     from stadsnod.core.senml import by_name
-    from stadsnod.testbed.simnode import board_world
+    from stadsnod.testbed.worlds import board_world
 
     board, _ = load_board("picow")
     world = board_world(board, time_scale=0.05)

@@ -252,7 +252,7 @@ def test_a_node_with_its_bundle_identity_publishes_then_is_cut_off(city, make_no
     from stadsnod.technician.provision import identity_files
     from stadsnod.testbed.faultproxy import FaultProxy
     from stadsnod.testbed.platform import Platform
-    from stadsnod.testbed.simnode import sim_world
+    from stadsnod.testbed.worlds import sim_world
 
     as_broker = SimpleNamespace(port=city.port, pki=SimpleNamespace(
         ca_pem=city.dir / "root-ca.pem", dir=city.dir))

@@ -168,7 +168,7 @@ def test_air_quality_kits_publish_the_wire_contract(make_node, platform):
     """A BME280 + SCD41 node and a SEN55 + PMS5003 node (fakes with shortened measurement
     periods): every record named and united as the wire contract says, each record from the
     first sensor in the config that measures it."""
-    from stadsnod.testbed.simnode import kit_sensors, sim_world
+    from stadsnod.testbed.worlds import kit_sensors, sim_world
 
     fixed = {"seed": 3, "fixed": {"temperature": 18.0, "humidity": 50.0, "pressure": 99000.0,
                                   "co2": 650.0, "pm1": 2.0, "pm25": 5.0, "pm4": 6.0,

@@ -12,7 +12,7 @@ import struct
 
 import fake_mic
 from stadsnod.core.senml import resolve
-from stadsnod.testbed.simnode import kit_sensors, sim_world
+from stadsnod.testbed.worlds import kit_sensors, sim_world
 
 from host_tests.test_nothing_lost import wait_until
 

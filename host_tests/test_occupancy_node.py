@@ -10,7 +10,7 @@ import re
 
 import people
 from stadsnod.core.senml import by_name, resolve
-from stadsnod.testbed.simnode import kit_sensors, sim_world
+from stadsnod.testbed.worlds import kit_sensors, sim_world
 
 from host_tests.test_nothing_lost import wait_until
 

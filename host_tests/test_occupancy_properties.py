@@ -1,4 +1,4 @@
-"""The people counter (firmware/people_counter.py) on CPython, with hypothesis: generated
+"""The people counter (firmware/occupancy/people_counter.py) on CPython, with hypothesis: generated
 doorway traffic, sampled the way the node ranges the two zones (in turn, a ranging every
 33 ms), must be counted exactly when the sensor is clean; with dropouts and jitter, it may
 miss people but never counts a turn-back, never counts someone the wrong way and never counts

@@ -66,7 +66,8 @@ def test_the_whole_path_issue_deploy_provision_publish_revoke(tmp_path, sntp):
     from stadsnod.testbed.broker import Broker, free_port
     from stadsnod.testbed.demo_city import DemoCity
     from stadsnod.testbed.platform import Platform
-    from stadsnod.testbed.simnode import SimNode, sim_world
+    from stadsnod.testbed.simnode import SimNode
+    from stadsnod.testbed.worlds import sim_world
 
     port = free_port()
     city = DemoCity.init(tmp_path / "pki", "127.0.0.1", port, "stadsnod", secret=DemoCity.SECRET)

@@ -1,5 +1,5 @@
 # The microphone driver's per-sample step: 24-bit samples out of 32-bit I2S slots, DC removed,
-# into the runtime's sample format (4 * sample + 2^27, see firmware/noise_kernel.py). Viper
+# into the runtime's sample format (4 * sample + 2^27, see firmware/noise/noise_kernel.py). Viper
 # here; the build also makes a bytecode copy (i2s_slots_bc) that gives identical results.
 import micropython
 

@@ -5,7 +5,7 @@
 # The same weighting factors into first-order sections (a high-pass per zero at 0 Hz with its
 # pole, a low-pass per remaining pole), which the integer filter uses: their coefficients are
 # far from 1 where it matters, so 32-bit arithmetic stays quiet at 20 Hz.
-# The design runs once (floats); the per-sample filter is firmware/noise_kernel.py.
+# The design runs once (floats); the per-sample filter is firmware/noise/noise_kernel.py.
 import math
 
 F1 = 20.598997

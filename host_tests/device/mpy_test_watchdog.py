@@ -1,4 +1,4 @@
-# The watchdog's health check (firmware/watchdog.py), under MicroPython.
+# The watchdog's health check (firmware/runtime/watchdog.py), under MicroPython.
 from log import Log as _Log
 
 

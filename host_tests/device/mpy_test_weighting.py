@@ -1,4 +1,4 @@
-# The A-weighting filter design (firmware/aweight.py) against IEC 61672-1, under MicroPython
+# The A-weighting filter design (firmware/noise/aweight.py) against IEC 61672-1, under MicroPython
 # (and again under CPython: host_tests/test_shared_cpython.py). Table values: IEC 61672-1:2002
 # Table 2, A-weighting and class 1 acceptance limits at the octave frequencies (as in
 # ../shared/reference/standards.md).
@@ -59,7 +59,7 @@ def test_one_kilohertz_is_0_db_and_low_frequencies_follow_the_analytic_curve():
         assert abs(got - aweight.analytic_a_db(f)) < 0.1, (f, got)
 
 
-# -- levels (firmware/levels.py)
+# -- levels (firmware/noise/levels.py)
 import math  # noqa: E402
 
 import levels  # noqa: E402
@@ -108,7 +108,7 @@ def test_steady_94_db_reads_94_in_every_statistic():
         assert abs(value - 94.0) <= 0.1, (name, value)
 
 
-# -- calibration (firmware/calibration.py)
+# -- calibration (firmware/noise/calibration.py)
 import calibration  # noqa: E402
 
 

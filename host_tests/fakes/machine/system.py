@@ -23,7 +23,7 @@ class WDT:
     """Records feeds; `overdue()` says whether a real watchdog would have reset the board.
     In a simulated node the watchdog is outside the CPU, as on a chip: every feed touches
     <control_dir>/wdt (holding the timeout), and the launcher resets a node whose file goes
-    stale (tools/stadsnod/simnode.py)."""
+    stale (tools/stadsnod/testbed/simnode.py)."""
 
     last = None
 

@@ -3,7 +3,7 @@
 # at the inter-measurement period, data-ready on GPIO__TIO_HV_STATUS until the interrupt is
 # cleared, and a range measured in the region of interest that is set when the ranging starts:
 # centre SPAD 167 looks at zone A (the street side), 231 at zone B (inside). People come from a
-# scene (fakes/people.py): a head under a zone reads ~0.5 m, the floor ~2.1 m.
+# scene (fakes/occupancy/people.py): a head under a zone reads ~0.5 m, the floor ~2.1 m.
 # Options: noise (jitter +-30 mm and 5 % dropouts with status "signal fail"). Faults: nack,
 # unplugged, stuck (I2C), garbage (random bytes read back).
 import random

@@ -13,7 +13,7 @@ from ..core.mpyrun import run_code
 from ..core.paths import ROOT, RUN, ToolError, micropypath
 from ..core.senml import by_name
 from .deployment import Deployment
-from .simnode import DEFAULT_HEAP
+from .worlds import DEFAULT_HEAP
 
 
 def _progress(msg: str) -> None:
@@ -53,7 +53,7 @@ def heap_run(cycles: int = 120) -> dict[str, float]:
 
 def driver_figures() -> dict[str, tuple[int, int]]:
     """{driver: (heap held once started, heap allocated per read cycle)}, measured on the unix
-    port against the fakes (tools/stadsnod/unixport/driver_bench.py)."""
+    port against the fakes (tools/stadsnod/testbed/unixport/driver_bench.py)."""
     r = run_code("import driver_bench", heap="1M", timeout=120, path=micropypath(RUNNER))
     if r.returncode:
         raise ToolError(f"driver bench failed:\n{r.stdout}{r.stderr}")
@@ -66,7 +66,7 @@ def driver_figures() -> dict[str, tuple[int, int]]:
 
 
 def noise_figures() -> dict[str, float]:
-    """The noise path on the unix port (tools/stadsnod/unixport/noise_bench.py): realtime
+    """The noise path on the unix port (tools/stadsnod/testbed/unixport/noise_bench.py): realtime
     factors at 48 kHz (viper, bytecode), heap held, allocation per block."""
     r = run_code("import noise_bench", heap="2M", timeout=300, path=micropypath(RUNNER))
     if r.returncode:
@@ -77,7 +77,7 @@ def noise_figures() -> dict[str, float]:
 
 def occupancy_figures() -> dict[str, float]:
     """Counter error on the noisy reference scenario, LD2410 parser throughput, driver heaps
-    (tools/stadsnod/unixport/occupancy_bench.py)."""
+    (tools/stadsnod/testbed/unixport/occupancy_bench.py)."""
     r = run_code("import occupancy_bench", heap="2M", timeout=300, path=micropypath(RUNNER))
     if r.returncode:
         raise ToolError(f"occupancy bench failed:\n{r.stdout}{r.stderr}")

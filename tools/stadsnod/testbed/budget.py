@@ -20,7 +20,7 @@ from ..core.paths import BUILD, RUN, ToolError, micropypath
 from ..core.senml import by_name
 from .broker import Broker, DemoPKI
 from .deployment import Deployment
-from .simnode import FAKE_FOR, board_world
+from .worlds import FAKE_FOR, board_world
 
 BUDGET_FILE = BUILD / "heap-budget.json"
 TLS_FROM_GC_HEAP = ("rp2040",)  # mbedTLS allocates from the MicroPython heap on rp2

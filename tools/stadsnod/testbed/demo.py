@@ -17,7 +17,7 @@ from ..core.paths import RUN
 from ..core.senml import SenMLError, by_name, resolve
 from .demo_city import DemoCity
 from .deployment import Deployment
-from .simnode import DEFAULT_HEAP, DEMO_KITS
+from .worlds import DEFAULT_HEAP, DEMO_KITS
 
 
 @dataclass

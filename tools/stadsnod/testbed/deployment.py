@@ -11,8 +11,9 @@ from pathlib import Path
 from .broker import Broker
 from .demo_city import DemoCity
 from .platform import Platform
-from .simnode import DEFAULT_HEAP, SimNode, kit_sensors, provision_sim_node, sim_world
+from .simnode import SimNode, provision_sim_node
 from .sntp import SNTPServer
+from .worlds import DEFAULT_HEAP, kit_sensors, sim_world
 
 
 class Deployment:
@@ -29,7 +30,7 @@ class Deployment:
 
     def add_node(self, device_id: str, heap: str = DEFAULT_HEAP, kit: str = "weather",
                  scene: dict | None = None, **cfg) -> SimNode:
-        """A node with the sensors of `kit` (simnode.KITS), fakes at their real timing; `scene`
+        """A node with the sensors of `kit` (worlds.KITS), fakes at their real timing; `scene`
         sets what a microphone hears (fake_mic.Device options)."""
         if "sensors" not in cfg:
             cfg["sensors"] = kit_sensors(kit, cfg.pop("every_s", 2))

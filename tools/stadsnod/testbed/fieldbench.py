@@ -14,9 +14,9 @@ from ..technician.provision import provision
 from ..technician.selftest import selftest
 from .broker import Broker, free_port
 from .demo_city import DemoCity
-from .simnode import sim_world
 from .sntp import SNTPServer
 from .virtual_board import VirtualBoard
+from .worlds import sim_world
 
 
 def bench_technician(workdir: Path, baud: int = 115200) -> dict[str, float]:

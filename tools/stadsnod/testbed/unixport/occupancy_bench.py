@@ -1,6 +1,6 @@
 # Runs on the MicroPython unix port with the fakes: the occupancy figures.
 # - the people counter's error on the noisy reference scenario: the VL53L1X driver against the
-#   fake over a school entrance's morning peak (fakes/people.py: 40 people, turn-backs, close
+#   fake over a school entrance's morning peak (fakes/occupancy/people.py: 40 people, turn-backs, close
 #   pairs) with 5 % dropouts and +-30 mm jitter, at 4x speed;
 # - the LD2410 parser's throughput over a stream of engineering and basic frames with noise;
 # - the heap each driver holds once started.
