@@ -1,5 +1,5 @@
 """Hypothesis-generated schedules of appends, sends and a power cut for the flash spool. The
-spool runs under MicroPython on littlefs over the fake flash (host_tests/fakes/flash/powercut.py); one
+spool runs under MicroPython on littlefs over the fake flash (fakes/flash/powercut.py); one
 worker process serves every example. The invariant is the one the exhaustive device test checks:
 each stored reading is delivered (duplicates allowed), no sequence number is reused, the node
 boots."""
