@@ -1,10 +1,9 @@
 # I2S MEMS microphones: ICS-43434 and INMP441 (24-bit two's complement, MSB first, in 32-bit
 # slots; the L/R pin picks the slot; both start with a transient and carry a DC offset). The
 # driver takes a machine.I2S made by the board (RX, bits=32, MONO) and hands the runtime blocks
-# of samples in the noise meter's format (firmware/noise/noise_kernel.py): DC removed, two fraction
-# bits, biased positive. Audio never leaves this driver and the meter's ring of one block.
-from array import array
-
+# of samples in the noise meter's format (firmware/noise/noise_kernel.py): DC removed, two
+# fraction bits, biased positive. Audio never leaves this driver and the meter's ring of one
+# block.
 from micropython import const
 
 from sensor_error import SensorError

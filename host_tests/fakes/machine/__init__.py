@@ -1,19 +1,19 @@
 # Fake `machine` for the MicroPython unix port: the board APIs our firmware uses, backed by fake
-# devices that speak the real bus protocols. Put the fakes folder first on MICROPYPATH and the firmware
-# imports it as `machine` without knowing it is on a host.
-# One module per peripheral: pins, i2c, uart, i2s, system (ADC, WDT, RTC); alloc counts the
-# fakes' own heap.
+# devices that speak the real bus protocols. Put the fakes folder first on MICROPYPATH and the
+# firmware imports it as `machine` without knowing it is on a host. One module per peripheral:
+# pins, i2c, uart, i2s, system (ADC, WDT, RTC); alloc counts the fakes' own heap.
 import sys
 import time
 
 import simworld
 
-from .alloc import fake_alloc
-from .i2c import I2C, SoftI2C
-from .i2s import I2S
-from .pins import Pin
-from .system import ADC, RTC, WDT
-from .uart import UART
+# what `machine` offers, one module per peripheral
+from .alloc import fake_alloc  # noqa: F401
+from .i2c import I2C, SoftI2C  # noqa: F401
+from .i2s import I2S  # noqa: F401
+from .pins import Pin  # noqa: F401
+from .system import ADC, RTC, WDT  # noqa: F401
+from .uart import UART  # noqa: F401
 
 PWRON_RESET = 1
 HARD_RESET = 2

@@ -33,7 +33,11 @@ def parse_hex(text: str, what: str) -> bytes:
 
 def _int(value: object, what: str) -> int:
     try:
-        return int(value, 0) if isinstance(value, str) else int(value)  # type: ignore[arg-type]
+        if isinstance(value, str):
+            return int(value, 0)
+        if isinstance(value, int | float):
+            return int(value)
+        raise TypeError
     except (TypeError, ValueError):
         raise ToolError(f"{what}: {value!r} is not a number (write 0x76 or 118)") from None
 

@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 from pathlib import Path
+from typing import Self
 
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
@@ -54,7 +55,7 @@ class City:
 
     @classmethod
     def init(cls, folder: Path, broker_host: str, broker_port: int, topic_root: str,
-             server_hostname: str = BROKER_HOSTNAME, secret: bytes | None = None) -> City:
+             server_hostname: str = BROKER_HOSTNAME, secret: bytes | None = None) -> Self:
         secret = secret or passphrase(confirm=True)
         try:
             Authority.init(folder, secret, server_hostname)
@@ -71,6 +72,11 @@ class City:
         city.registry.note("init", {"broker": f"{broker_host}:{broker_port}",
                                     "server_hostname": server_hostname})
         return city
+
+    @property
+    def ca_pem(self) -> Path:
+        """The root CA certificate that nodes and the platform trust."""
+        return self.dir / "root-ca.pem"
 
     # -- devices
     def issue(self, device_ids: list[str], out: Path, board: str = "", location: str = "",

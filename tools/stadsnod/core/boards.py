@@ -38,7 +38,10 @@ def _literal(node: ast.AST) -> Any:
         items = [_literal(e) for e in node.elts]
         return tuple(items) if isinstance(node, ast.Tuple) else items
     if isinstance(node, ast.Dict):
-        return {_literal(k): _literal(v) for k, v in zip(node.keys, node.values, strict=True)}
+        if any(k is None for k in node.keys):
+            raise ValueError("a ** expansion in a dict")
+        return {_literal(k): _literal(v)  # type: ignore[arg-type]  # None refused above
+                for k, v in zip(node.keys, node.values, strict=True)}
     if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
         return _OPS[type(node.op)](_literal(node.left), _literal(node.right))
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
@@ -196,7 +199,7 @@ def memory_rule(board: dict, budget_file: Path = BUILD / "heap-budget.json") -> 
 def _peripheral_rules(board: dict, chip: dict, cname: str) -> list[str]:
     problems = []
     for kind in ("i2c", "uart", "i2s"):
-        ids = {}
+        ids: dict[object, str] = {}
         for bus, spec in (board.get(kind) or {}).items():
             if spec.get("id") not in chip["ids"][kind]:
                 problems.append(f"{bus}: {kind.upper()} id {spec.get('id')} is not available on "

@@ -38,10 +38,12 @@ def stream_code(code: str, *, heap: str = "512K", env: dict | None = None,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as p:
         import threading
 
+        assert p.stdout is not None and p.stderr is not None  # both are pipes
+        out, err = p.stdout, p.stderr
         chunks: list[str] = []
-        reader = threading.Thread(target=lambda: chunks.append(p.stdout.read()), daemon=True)
+        reader = threading.Thread(target=lambda: chunks.append(out.read()), daemon=True)
         reader.start()
-        for line in p.stderr:
+        for line in err:
             if on_stderr:
                 on_stderr(line.rstrip("\n"))
         reader.join()

@@ -89,8 +89,9 @@ def queue_default_capacity() -> int:
     """The default spool capacity (readings), read from the firmware's config schema."""
     schema = ROOT / "firmware" / "runtime" / "config.py"
     spec = importlib.util.spec_from_file_location("fw_config", schema)
+    assert spec is not None and spec.loader is not None  # a .py file that exists
     mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    spec.loader.exec_module(mod)
     for name, _required, rows in mod._SECTIONS:
         if name == "queue":
             return next(row[4] for row in rows if row[0] == "capacity")

@@ -13,6 +13,7 @@ from pathlib import Path
 from provisioning import pki
 
 from ..cityit.broker_config import BROKER_HOSTNAME, PLATFORM_USER, write_config
+from ..cityit.city import City
 from ..core.paths import ToolError, mosquitto
 
 
@@ -53,7 +54,7 @@ class DemoPKI:
 class Broker:
     """mosquitto as a child process. Use as a context manager; it never outlives its owner."""
 
-    def __init__(self, workdir: Path, pki_: DemoPKI, root: str = "stadsnod",
+    def __init__(self, workdir: Path, pki_: DemoPKI | City, root: str = "stadsnod",
                  port: int | None = None) -> None:
         self.dir = workdir
         self.pki = pki_
@@ -65,7 +66,7 @@ class Broker:
     def start(self) -> Broker:
         self.dir.mkdir(parents=True, exist_ok=True)
         # Started as root, mosquitto would drop to user 'mosquitto' and lose our 0600 keys.
-        if hasattr(self.pki, "broker_config"):  # a city PKI: exactly `stadsnod broker config`
+        if isinstance(self.pki, City):  # a city PKI: exactly `stadsnod broker config`
             conf = self.pki.broker_config(self.dir, self.port, getpass.getuser())
         else:  # the one-CA demo PKI (kept for a broker that nodes must not trust)
             conf = write_config(self.dir, port=self.port, user=getpass.getuser(), root=self.root,

@@ -12,6 +12,7 @@ import signal
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..core.paths import RUN
 from ..core.senml import SenMLError, by_name, resolve
@@ -132,7 +133,7 @@ def run_demo(nodes: int = 5, duration: float = 60, interval: float = 5) -> None:
         start = time.time()
         seen = 0
         # [start, end (fractions of the run), switch on, switch off, what happens, state]
-        script = []
+        script: list[list[Any]] = []
         if nodes >= 2:
             n = dep.nodes[1]
             script.append([0.35, 0.6, lambda n=n: n.set_fault("i2c0-0x69", "nack"),

@@ -23,10 +23,6 @@ class DemoCity(City):
     def create(cls, folder: Path) -> DemoCity:
         return cls.init(folder, "127.0.0.1", 8883, "stadsnod", secret=cls.SECRET)
 
-    @property
-    def ca_pem(self) -> Path:
-        return self.dir / "root-ca.pem"
-
     def device(self, device_id: str, certs_dir: Path) -> None:
         """Issues (or, for a known device, rotates) an identity and writes it as a node keeps
         it, going through the sealed bundle as a technician's tool would."""

@@ -108,11 +108,12 @@ def sim_world(index: int, env: dict | None = None, uid: str | None = None,
 
 
 # The fake device standing in for each driver's part, with the options that make it that part.
-FAKE_FOR = {"bme280": ("bme280", {}), "bmp280": ("bme280", {"chip_id": 0x58}),
-            "scd4x": ("scd4x", {}), "sps30": ("sps30", {}), "sen5x": ("sen5x", {}),
-            "pms5003": ("pms5003", {}), "ics43434": ("mic", {"scene": "street"}),
-            "inmp441": ("mic", {"scene": "street", "sensitivity_dbfs": -26.0,
-                                "self_noise_db": 33.0})}
+FAKE_FOR: dict[str, tuple[str, dict]] = {
+    "bme280": ("bme280", {}), "bmp280": ("bme280", {"chip_id": 0x58}),
+    "scd4x": ("scd4x", {}), "sps30": ("sps30", {}), "sen5x": ("sen5x", {}),
+    "pms5003": ("pms5003", {}), "ics43434": ("mic", {"scene": "street"}),
+    "inmp441": ("mic", {"scene": "street", "sensitivity_dbfs": -26.0, "self_noise_db": 33.0}),
+}
 
 
 def board_world(board: dict, index: int = 0, env: dict | None = None,
