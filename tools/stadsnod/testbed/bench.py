@@ -114,6 +114,11 @@ def run_bench(cycles: int = 120) -> None:
     sizes = build(quiet=True)
     for target, size in sizes.items():
         print(f"mpy_bytes_{target}: {size} bytes", flush=True)
+    from .layout_bench import layout_figures
+
+    _progress("device layout: flat lib/ against a package per room")
+    for name, value in layout_figures().items():
+        print(f"{name}: {value} bytes", flush=True)
     _progress("measuring the drivers against the fakes")
     for name, (held, per_read) in driver_figures().items():
         print(f"driver_heap_bytes_{name}: {held} bytes")
