@@ -7,6 +7,7 @@ import os
 import sys
 
 import senml
+import polled
 import sensors
 from sensor_error import SensorError
 
@@ -130,7 +131,7 @@ class Replay:
             value = getattr(driver, name)
             if value is None:
                 continue
-            why = sensors.check_range(driver, name, value)
+            why = polled.check_range(driver, name, value)
             if why:
                 self.error("%s: %s" % (where, why))
                 return
