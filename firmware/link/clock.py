@@ -1,109 +1,91 @@
-# Wall-clock time for the node: one SNTP query (RFC 4330) sets a base, a monotonic millisecond
-# count (ticks_ms, unwrapped) carries it on. Until a sync succeeds the node stamps readings with
-# that monotonic count, and re-stamps them once the clock is known. A sync that disagrees with
-# the running clock by more than JUMP_S is a clock jump: counted and reported.
+# Wall-clock time for the node, in integers: a board's floats are single precision (Unix
+# seconds as a float32 step by 128 s) and its small ints end at 2**30, so time is kept as
+# (seconds since EPOCH, milliseconds) -- both small ints until 2058 -- and uptime the same way.
+# One SNTP query (sntp.py) sets a base; ticks_ms, unwrapped, carries it on. Until a sync
+# succeeds the node stamps readings with its uptime and re-stamps them once the clock is known.
+# A sync that disagrees with the running clock by more than JUMP_MS is a clock jump: counted
+# and reported.
 import asyncio
-import random
-import socket
-import struct
+import sys
 
 from time import ticks_diff, ticks_ms
 
-_NTP_TO_UNIX = 2208988800  # seconds from 1900-01-01 to 1970-01-01
+EPOCH = 1704067200  # 2024-01-01T00:00:00Z in Unix seconds: the node's time is counted from here
+JUMP_MS = 2000
 
 
 class ClockError(Exception):
     pass
 
 
-def request_packet(nonce):
-    """48-byte client request: LI 0, VN 4, mode 3; our nonce as transmit timestamp."""
-    pkt = bytearray(48)
-    pkt[0] = 0x23
-    struct.pack_into("!II", pkt, 40, nonce >> 32, nonce & 0xFFFFFFFF)
-    return pkt
+def unix_text(s, ms):
+    """Unix seconds with milliseconds as SenML text ("1795790341.512"), from node time, in
+    small-int arithmetic (EPOCH + s would be a long int on a board)."""
+    hi, lo = divmod(67200 + s, 100000)  # EPOCH = 17040 * 100000 + 67200
+    return "%d%05d.%03d" % (17040 + hi, lo, ms)
 
 
-def parse_reply(pkt, nonce):
-    """Unix seconds (float) from a server reply, or ClockError saying why it is unusable."""
-    if len(pkt) < 48:
-        raise ClockError("short SNTP reply")
-    li, mode, stratum = pkt[0] >> 6, pkt[0] & 7, pkt[1]
-    if mode != 4:
-        raise ClockError("SNTP reply is not from a server (mode %d)" % mode)
-    if stratum == 0 or li == 3:
-        raise ClockError("SNTP server is unsynchronised (kiss-o'-death or LI=3)")
-    hi, lo = struct.unpack_from("!II", pkt, 24)
-    if (hi << 32 | lo) != nonce:
-        raise ClockError("SNTP reply does not answer our request")
-    secs, frac = struct.unpack_from("!II", pkt, 40)
-    if secs == 0:
-        raise ClockError("SNTP reply has no transmit time")
-    return secs - _NTP_TO_UNIX + frac / 4294967296
-
-
-JUMP_S = 2
+def ms_text(ms):
+    """A duration in ms as SenML seconds ("-2.500")."""
+    sign = "-" if ms < 0 else ""
+    ms = -ms if ms < 0 else ms
+    return "%s%d.%03d" % (sign, ms // 1000, ms % 1000)
 
 
 class Clock:
     def __init__(self):
         self.synced = False
-        self._base_s = 0
-        self._base_mono = 0
-        self._mono = 0
+        self._up_s = 0  # uptime: seconds and milliseconds since boot
+        self._up_ms = 0
         self._last_ticks = ticks_ms()
+        self._base = (0, 0, 0, 0)  # node time (s, ms) at uptime (s, ms)
         self.jumps = 0
-        self.last_jump_s = 0
+        self.last_jump_ms = 0
 
-    def mono_ms(self):
-        """Milliseconds since boot. ticks_ms wraps (2**30 ms on most ports); this does not, as
-        long as it is read more often than every few days (the aggregator reads it each
-        interval)."""
+    def uptime(self):
+        """(s, ms) since boot. ticks_ms wraps (2**30 ms on the boards); this does not, as long
+        as it is read more often than every few days (the node reads it each interval)."""
         now = ticks_ms()
-        self._mono += ticks_diff(now, self._last_ticks)
+        ms = self._up_ms + ticks_diff(now, self._last_ticks)
         self._last_ticks = now
-        return self._mono
+        self._up_s += ms // 1000
+        self._up_ms = ms % 1000
+        return self._up_s, self._up_ms
 
-    def set(self, unix_s):
-        mono = self.mono_ms()
+    def set(self, s, ms):
+        """The clock reads (s, ms) since EPOCH now."""
+        up_s, up_ms = self.uptime()
         if self.synced:
-            jump = unix_s - self.unix_at(mono)
-            if abs(jump) > JUMP_S:
+            was_s, was_ms = self.at(up_s, up_ms)
+            jump = (s - was_s) * 1000 + (ms - was_ms)
+            if jump > JUMP_MS or jump < -JUMP_MS:
                 self.jumps += 1
-                self.last_jump_s = jump
-        self._base_s = unix_s
-        self._base_mono = mono
+                self.last_jump_ms = jump
+        self._base = (s, ms, up_s, up_ms)
         self.synced = True
 
-    def unix_at(self, mono):
-        """Unix seconds at monotonic time `mono` of this boot (None while unsynchronised)."""
+    def at(self, up_s, up_ms):
+        """Node time (s, ms) at uptime (up_s, up_ms) of this boot (None while unsynchronised)."""
         if not self.synced:
             return None
-        return self._base_s + (mono - self._base_mono) / 1000
+        s, ms, base_up_s, base_up_ms = self._base
+        ms += up_ms - base_up_ms
+        s += up_s - base_up_s + ms // 1000
+        return s, ms % 1000
 
     def now(self):
-        """Unix seconds, or None while unsynchronised."""
-        return self.unix_at(self.mono_ms())
+        """Node time (s, ms), or None while unsynchronised."""
+        up_s, up_ms = self.uptime()
+        return self.at(up_s, up_ms)
 
     async def sync(self, host, port=123, timeout_ms=3000):
-        addr = socket.getaddrinfo(host, port, 0, socket.SOCK_DGRAM)[0][-1]
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.setblocking(False)
-        nonce = (random.getrandbits(32) << 32) | random.getrandbits(32) | 1
+        import sntp  # needed once per resync; its RAM goes back afterwards
+
         try:
-            s.sendto(request_packet(nonce), addr)
-            start = ticks_ms()
-            while ticks_diff(ticks_ms(), start) < timeout_ms:
-                try:
-                    reply = s.recv(64)
-                except OSError:  # EAGAIN: nothing yet
-                    await asyncio.sleep_ms(20)
-                    continue
-                self.set(parse_reply(reply, nonce))
-                return
-            raise ClockError("no SNTP reply from %s:%d" % (host, port))
+            s, ms = await sntp.query(host, port, timeout_ms)
         finally:
-            s.close()
+            del sys.modules["sntp"]
+        self.set(s, ms)
 
 
 async def keep_synced(clock, net, ntp, log):
@@ -117,7 +99,7 @@ async def keep_synced(clock, net, ntp, log):
             jumps = clock.jumps
             await clock.sync(ntp["host"], ntp["port"])
             if clock.jumps > jumps:
-                log.warning("clock", "jumped by %.1f s" % clock.last_jump_s)
+                log.warning("clock", "jumped by %s s" % ms_text(clock.last_jump_ms))
             else:
                 log.info("clock", "synchronised")
             await asyncio.sleep_ms(int(ntp["resync_s"] * 1000))

@@ -1,11 +1,10 @@
 # SenML JSON (RFC 8428) encoding of a node's records. See profile/wire-contract.md.
 import json
 
+from clock import ms_text, unix_text
+
 # RFC 8428 4.5.1: name characters; first must be a letter or digit.
 _NAME_EXTRA = "-:./_"
-
-# RFC 8428 4.5.3: times at or above 2**28 are absolute (seconds since the Unix epoch).
-ABSOLUTE_TIME_MIN = 1 << 28
 # records whose value is true/false ("vb"), though stored as numbers on flash
 BOOLEAN = ("presence",)
 
@@ -41,31 +40,33 @@ def _value(value):
 
 class _Pack:
     """Writes records straight into JSON text: no dict per record (this runs every interval
-    on a small heap)."""
+    on a small heap). bt is node time (s, ms) (link/clock.py), written as absolute Unix time
+    (RFC 8428 4.5.3) to the millisecond; a record's t is ms relative to it."""
 
     def __init__(self, bn, bt):
-        if bt is not None and bt < ABSOLUTE_TIME_MIN:
-            raise ValueError("bt must be absolute (>= 2**28)")
+        # node time cannot be relative: its small-int seconds reach back to 1990 at most
+        if bt is not None and (not isinstance(bt, tuple) or len(bt) != 2 or
+                               not 0 <= bt[1] < 1000):
+            raise ValueError("bt must be node time (s, ms) (link/clock.py), got %r" % (bt,))
         self.bn = bn
         self.bt = bt
         self.parts = ["["]
 
-    def add(self, name, unit, value, t=None):
+    def add(self, name, unit, value, rel_ms=0):
         if not valid_name(self.bn + name):
             raise ValueError("invalid SenML name: %s" % (self.bn + name))
         p = self.parts
         if len(p) == 1:
             p.append('{"bn":%s,' % json.dumps(self.bn))
             if self.bt is not None:
-                p.append('"bt":%s,' % ("%.3f" % self.bt if isinstance(self.bt, float)
-                                       else "%d" % self.bt))
+                p.append('"bt":%s,' % unix_text(self.bt[0], self.bt[1]))
         else:
             p.append(",{")
         p.append('"n":"%s"' % name)  # valid_name admits nothing JSON would escape
         if unit:
             p.append(',"u":"%s"' % unit)
-        if t:
-            p.append(',"t":%s' % ("%.3f" % t))
+        if rel_ms:
+            p.append(',"t":%s' % ms_text(rel_ms))
         p.append(_value(value))
 
     def text(self):
@@ -89,13 +90,13 @@ def encode(bn, records, bt=None):
 
 def encode_readings(bn, readings):
     """Several stored readings in one pack: readings = [(seq, t, records)], all with a time
-    (Unix seconds) or all without. Each reading starts with its `seq` record, the sequence
+    (node time (s, ms)) or all without. Each reading starts with its `seq` record, the sequence
     number consumers de-duplicate by (QoS 1 may deliver a pack twice); later readings carry
     their time relative to the pack's bt."""
     bt = readings[0][1]
     pack = _Pack(bn, bt)
     for seq, t, records in readings:
-        rel = None if bt is None else t - bt
+        rel = 0 if bt is None else (t[0] - bt[0]) * 1000 + t[1] - bt[1]
         pack.add("seq", None, seq, rel)
         for name, unit, value in records:
             pack.add(name, unit, value, rel)

@@ -1,41 +1,17 @@
 # Frequency weighting for the noise meter, from the analytic definition of IEC 61672-1 (A: poles
 # at 20.6 Hz (double), 107.7 Hz, 737.9 Hz and 12194 Hz (double), four zeros at 0 Hz; C: the
 # 20.6 Hz and 12194 Hz double poles, two zeros), mapped to the sampling rate by the bilinear
-# transform pre-warped at 1 kHz, as a cascade of biquads normalised to 0 dB at 1 kHz.
-# The same weighting factors into first-order sections (a high-pass per zero at 0 Hz with its
-# pole, a low-pass per remaining pole), which the integer filter uses: their coefficients are
-# far from 1 where it matters, so 32-bit arithmetic stays quiet at 20 Hz.
-# The design runs once (floats); the per-sample filter is firmware/noise/noise_kernel.py.
+# transform pre-warped at 1 kHz, as first-order sections (a high-pass per zero at 0 Hz with its
+# pole, a low-pass per remaining pole) normalised to 0 dB at 1 kHz. Each section's pole is far
+# from 1 where it matters, so the design is exact enough in a board's float32 and the integer
+# filter stays quiet at 20 Hz (a biquad cascade's coefficients cancel in float32: 31.5 Hz read
+# -39.65 dB instead of -39.4). The design runs once; the per-sample filter is noise_kernel.py.
 import math
 
 F1 = 20.598997
 F2 = 107.65265
 F3 = 737.86223
 F4 = 12194.217
-
-
-def _bilinear(b, a, k):
-    """Analog (b2 s^2 + b1 s + b0) / (a2 s^2 + a1 s + a0) -> digital (b0, b1, b2, a1, a2),
-    a0 = 1, with s = k (1 - z^-1) / (1 + z^-1)."""
-    def z(c):
-        c2, c1, c0 = c
-        return (c2 * k * k + c1 * k + c0, 2 * (c0 - c2 * k * k), c2 * k * k - c1 * k + c0)
-
-    n0, n1, n2 = z(b)
-    d0, d1, d2 = z(a)
-    return (n0 / d0, n1 / d0, n2 / d0, d1 / d0, d2 / d0)
-
-
-def _analog_sections(kind):
-    w1, w2, w3, w4 = (2 * math.pi * f for f in (F1, F2, F3, F4))
-    if kind == "A":
-        return [((1, 0, 0), (1, 2 * w1, w1 * w1)),   # s^2 / (s + w1)^2
-                ((1, 0, 0), (1, w2 + w3, w2 * w3)),  # s^2 / ((s + w2)(s + w3))
-                ((0, 0, 1), (1, 2 * w4, w4 * w4))]   # 1 / (s + w4)^2
-    if kind == "C":
-        return [((1, 0, 0), (1, 2 * w1, w1 * w1)),
-                ((0, 0, 1), (1, 2 * w4, w4 * w4))]
-    raise ValueError("weighting must be 'A' or 'C'")
 
 
 def first_order(fs, kind="A"):
@@ -70,30 +46,6 @@ def _first_order_magnitude(sections, f, fs):
 def first_order_db(sections, gain, f, fs):
     """The first-order cascade's level at frequency f, in dB."""
     return 20 * math.log10(gain * _first_order_magnitude(sections, f, fs))
-
-
-def design(fs, kind="A"):
-    """[(b0, b1, b2, a1, a2), ...] and the gain that makes 1 kHz read 0 dB."""
-    w0 = 2 * math.pi * 1000
-    k = w0 / math.tan(w0 / (2 * fs))  # pre-warped: 1 kHz lands exactly on 1 kHz
-    sections = [_bilinear(b, a, k) for b, a in _analog_sections(kind)]
-    return sections, 1 / _magnitude(sections, 1000, fs)
-
-
-def _magnitude(sections, f, fs):
-    w = 2 * math.pi * f / fs
-    c1, s1, c2, s2 = math.cos(w), -math.sin(w), math.cos(2 * w), -math.sin(2 * w)
-    m = 1.0
-    for b0, b1, b2, a1, a2 in sections:
-        nr, ni = b0 + b1 * c1 + b2 * c2, b1 * s1 + b2 * s2
-        dr, di = 1 + a1 * c1 + a2 * c2, a1 * s1 + a2 * s2
-        m *= math.sqrt((nr * nr + ni * ni) / (dr * dr + di * di))
-    return m
-
-
-def response_db(sections, gain, f, fs):
-    """The digital filter's level at frequency f, in dB."""
-    return 20 * math.log10(gain * _magnitude(sections, f, fs))
 
 
 def analytic_a_db(f):

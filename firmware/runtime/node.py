@@ -105,11 +105,12 @@ class Node:
     def _queue(self, values):
         if not values:
             return
-        c = self.clock
-        if c.synced:
-            payload = reading.encode(reading.UNIX, c.now(), self.outbox.boot, values)
+        now = self.clock.now()
+        if now is not None:
+            payload = reading.encode(reading.UNIX, now[0], now[1], self.outbox.boot, values)
         else:  # re-stamped at publish time once the clock is known
-            payload = reading.encode(reading.MONO, c.mono_ms(), self.outbox.boot, values)
+            s, ms = self.clock.uptime()
+            payload = reading.encode(reading.MONO, s, ms, self.outbox.boot, values)
         try:
             self.outbox.put(payload)
         except OSError as e:  # flash full or failing: say so loudly, keep running
@@ -174,6 +175,5 @@ class Node:
 
     async def _publish_health(self):
         gc.collect()  # the biggest pack the node builds; give it an unfragmented heap
-        now = self.clock.now()
         await self.link.mqtt.publish(self.link.health_topic, senml.encode(
-            self.bn, health.records(self), None if now is None else int(now)))
+            self.bn, health.records(self), self.clock.now()))

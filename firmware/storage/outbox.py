@@ -5,7 +5,7 @@
 #   is remembered in `early` (at most EARLY_MAX) so the backlog acknowledges it unsent;
 # - hold: a reading of this boot stamped before the clock was set waits for the clock, for up
 #   to hold_unsynced_s of uptime, then goes without a time;
-# - restamp: a monotonic stamp of this boot becomes Unix time once the clock is known; one of an
+# - restamp: an uptime stamp of this boot becomes node time once the clock is known; one of an
 #   earlier boot that never saw a clock stays without time; a pack holds readings all with a
 #   time or all without;
 # - batch: a MemoryError halves the batch, each delivered pack grows it back by one;
@@ -24,7 +24,7 @@ class Outbox:
         self.names = names  # [[name, unit], ...] of this boot's readings
         self.batch = batch
         self.batch_now = batch  # smaller while the heap is short
-        self.hold_ms = int(hold_unsynced_s * 1000)
+        self.hold_s = int(hold_unsynced_s)
         self.fresh = None  # (seq, payload) of the newest reading, until it is sent
         self.early = []  # seqs sent ahead of the backlog
         self._early_seq = None  # the fresh reading of the pack taken
@@ -41,21 +41,24 @@ class Outbox:
         return seq
 
     def restamp(self, seq, names, payload):
-        """(seq, Unix time or None, records) of a stored reading."""
-        kind, t, boot, values = reading.decode(payload)
-        if kind == reading.MONO:
-            t = self.clock.unix_at(t) if boot == self.boot else None
-        elif kind != reading.UNIX:
+        """(seq, node time (s, ms) or None, records) of a stored reading."""
+        kind, s, ms, boot, values = reading.decode(payload)
+        if kind == reading.UNIX:
+            t = (s, ms)
+        elif kind == reading.MONO and boot == self.boot:
+            t = self.clock.at(s, ms)
+        else:
             t = None
         return seq, t, [(names[i][0], names[i][1], bool(v) if names[i][0] in senml.BOOLEAN
                          else v) for i, v in values]
 
     def _holding(self, payload):
         try:
-            kind, _t, boot, _v = reading.decode(payload)
+            kind, _s, _ms, boot, _v = reading.decode(payload)
         except (ValueError, TypeError):
             return False  # the batch code counts it as damaged
-        return kind == reading.MONO and boot == self.boot and self.clock.mono_ms() < self.hold_ms
+        return kind == reading.MONO and boot == self.boot and \
+            self.clock.uptime()[0] < self.hold_s
 
     def take(self):
         """The next pack: a list of (seq, Unix time or None, records) to publish, possibly

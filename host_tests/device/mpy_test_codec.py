@@ -5,7 +5,8 @@ import json
 import config
 import mqttpkt as pk
 import senml
-from clock import ClockError, parse_reply, request_packet
+from clock import EPOCH, ClockError, unix_text
+from sntp import parse_reply, request_packet
 
 # MQTT 3.1.1 (OASIS mqtt-v3.1.1-os) table 2.4: Remaining Length boundaries.
 REMAINING_LENGTH_TABLE = (
@@ -79,7 +80,7 @@ def test_malformed_inbound_publish_is_an_error_not_a_crash():
 def test_senml_pack():
     bn = senml.base_name(32473, "sthlm-aq-0001")
     text = senml.encode(bn, [("temperature", "Cel", 21.5), ("presence", None, True),
-                             ("problem", None, 'say "hi"')], bt=1700000000)
+                             ("problem", None, 'say "hi"')], bt=(1700000000 - EPOCH, 0))
     pack = json.loads(text)
     assert pack[0] == {"bn": "urn:dev:org:32473-sthlm-aq-0001:", "bt": 1700000000,
                        "n": "temperature", "u": "Cel", "v": 21.5}, pack[0]
@@ -87,6 +88,18 @@ def test_senml_pack():
     assert pack[2] == {"n": "problem", "vs": 'say "hi"'}
     nobt = json.loads(senml.encode(bn, [("co2", "ppm", 415)]))
     assert "bt" not in nobt[0]
+
+
+def test_senml_times_are_exact_to_the_millisecond():
+    # Unix 1795790341.512 is what a float32 clock reads as 1795790400.0 (micropython.md)
+    bt = (1795790341 - EPOCH, 512)
+    text = senml.encode("x:", [("a", None, 1)], bt=bt)
+    assert '"bt":1795790341.512,' in text, text
+    rows = [(7, bt, [("a", None, 1)]), (8, (bt[0] + 59, 999), [("a", None, 2)]),
+            (9, (bt[0] - 1, 600), [("a", None, 3)])]
+    text = senml.encode_readings("x:", rows)
+    assert '"n":"seq","t":59.487,' in text and '"n":"seq","t":-0.912,' in text, text
+    assert unix_text(-1, 999) == "1704067199.999" and unix_text(0, 7) == "1704067200.007"
 
 
 def test_senml_rejects_bad_names_and_relative_base_time():
@@ -97,10 +110,16 @@ def test_senml_rejects_bad_names_and_relative_base_time():
             continue
         raise AssertionError("accepted name %r" % name)
     try:
-        senml.encode("x:", [("a", None, 1)], bt=100)  # < 2**28 would read as relative
+        senml.encode("x:", [("a", None, 1)], bt=100)  # a bare number: relative, or float time
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("relative bt accepted")
+    try:
+        senml.encode("x:", [("a", None, 1)], bt=(0, 1000))
     except ValueError:
         return
-    raise AssertionError("relative bt accepted")
+    raise AssertionError("bt with 1000 ms accepted")
 
 
 GOOD = {
@@ -207,8 +226,10 @@ def test_config_falls_back_to_last_good():
     assert config.load(read, write, log) is None
 
 
-def _server_reply(req, secs, stratum=2, mode=4, li=0):
+def _server_reply(req, secs, stratum=2, mode=4, li=0, frac=0):
     out = bytearray(48)
+    for i in range(4):
+        out[44 + i] = (frac >> (24 - 8 * i)) & 0xFF
     out[0] = (li << 6) | (4 << 3) | mode
     out[1] = stratum
     out[24:32] = req[40:48]
@@ -224,7 +245,11 @@ def test_sntp_reply_parsing():
     req = request_packet(nonce)
     assert req[0] == 0x23 and len(req) == 48
     # RFC 4330: 1970-01-01 is 2208988800 s after the NTP era start.
-    assert parse_reply(_server_reply(req, 2208988800 + 1700000000), nonce) == 1700000000
+    assert parse_reply(_server_reply(req, 2208988800 + 1700000000), nonce) == \
+        (1700000000 - EPOCH, 0)
+    # the fraction is 2**-32 s units: 0.512 s is 2199023256 (floor to the millisecond)
+    assert parse_reply(_server_reply(req, 2208988800 + 1795790341, frac=2199023256), nonce) == \
+        (1795790341 - EPOCH, 512)
     bad = (
         _server_reply(req, 3900000000, stratum=0),  # kiss-o'-death
         _server_reply(req, 3900000000, li=3),  # unsynchronised

@@ -14,24 +14,26 @@ _n = [0]
 
 
 class _Clock:
-    """Unsynced until set(): Unix time = base + ms since the base, as link/clock.py."""
+    """Unsynced until set(); node time = base + uptime since the base, as link/clock.py, with
+    uptime in ms for the tests' convenience."""
 
     def __init__(self):
         self.synced = False
         self.mono = 0
-        self.base_s = 0
-        self.base_mono = 0
+        self.base = 0  # node time at mono 0, in ms
 
-    def mono_ms(self):
-        return self.mono
+    def uptime(self):
+        return self.mono // 1000, self.mono % 1000
 
-    def set(self, unix_s):
+    def set(self, s):
         self.synced = True
-        self.base_s = unix_s
-        self.base_mono = self.mono
+        self.base = s * 1000 - self.mono
 
-    def unix_at(self, mono):
-        return self.base_s + (mono - self.base_mono) / 1000 if self.synced else None
+    def at(self, s, ms):
+        if not self.synced:
+            return None
+        t = self.base + s * 1000 + ms
+        return t // 1000, t % 1000
 
 
 def _rmtree(path):
@@ -52,8 +54,15 @@ def _outbox(batch=8, hold_s=120, clock=None):
     return Outbox(Spool(folder, 1000, 16), clock, BOOT, NAMES, batch, hold_s), folder
 
 
-def _unix(i, t=1795790341):
-    return reading.encode(reading.UNIX, t + i, BOOT, [(0, 20.0 + i), (1, 1.0)])
+T0 = 1795790341 - 1704067200  # node time (seconds since clock.EPOCH) of Unix 1795790341
+
+
+def _unix(i, t=T0):
+    return reading.encode(reading.UNIX, t + i, 0, BOOT, [(0, 20.0 + i), (1, 1.0)])
+
+
+def _mono(ms, boot, value):
+    return reading.encode(reading.MONO, ms // 1000, ms % 1000, boot, [(0, value)])
 
 
 def _seqs(entries):
@@ -62,7 +71,7 @@ def _seqs(entries):
 
 def test_the_newest_reading_goes_ahead_of_a_backlog_and_is_not_sent_twice():
     ob, folder = _outbox()
-    ob.clock.set(1795790000)
+    ob.clock.set(T0 - 341)
     for i in range(5):
         ob.put(_unix(i))  # offline: a backlog builds up
     ob.put(_unix(5))  # the newest
@@ -78,7 +87,7 @@ def test_the_newest_reading_goes_ahead_of_a_backlog_and_is_not_sent_twice():
 
 def test_the_early_list_is_bounded_then_the_backlog_goes_first():
     ob, folder = _outbox(batch=2)
-    ob.clock.set(1795790000)
+    ob.clock.set(T0 - 341)
     ob.put(_unix(0))
     for i in range(EARLY_MAX):
         ob.put(_unix(i + 1))
@@ -95,13 +104,13 @@ def test_readings_of_this_boot_wait_for_the_clock_then_go_restamped():
     ob, folder = _outbox(hold_s=120)
     c = ob.clock
     c.mono = 5000
-    ob.put(reading.encode(reading.MONO, 5000, BOOT, [(0, 21.5)]))
+    ob.put(_mono(5250, BOOT, 21.5))
     c.mono = 60000
     assert ob.take() is None  # held: the clock may come
-    c.set(1795790341)  # at mono 60000
+    c.set(T0)  # at mono 60000
     pack = ob.take()
     seq, t, records = pack[0]
-    assert t == 1795790341 - 55.0, t  # stamped where it was taken, 55 s before the sync
+    assert t == (T0 - 55, 250), t  # stamped where it was taken, 54.75 s before the sync
     assert records == [("temperature", "Cel", 21.5)]
     _rmtree(folder)
 
@@ -109,27 +118,27 @@ def test_readings_of_this_boot_wait_for_the_clock_then_go_restamped():
 def test_after_the_hold_a_reading_goes_without_time_and_a_pack_never_mixes():
     ob, folder = _outbox(hold_s=10)
     c = ob.clock
-    ob.put(reading.encode(reading.MONO, 100, BOOT, [(0, 1.0)]))
-    ob.put(reading.encode(reading.MONO, 200, BOOT - 1, [(0, 2.0)]))  # an earlier boot
+    ob.put(_mono(100, BOOT, 1.0))
+    ob.put(_mono(200, BOOT - 1, 2.0))  # an earlier boot
     ob.fresh = None  # the backlog path, not fresh-first
     c.mono = 10001
     pack = ob.take()
     assert [e[1] for e in pack] == [None, None]
     ob.sent()
-    c.set(1795790341)
-    ob.put(reading.encode(reading.MONO, 300, BOOT - 1, [(0, 3.0)]))  # never saw a clock
+    c.set(T0)
+    ob.put(_mono(300, BOOT - 1, 3.0))  # never saw a clock
     ob.put(_unix(0))
     ob.fresh = None  # the backlog path, not fresh-first
     pack = ob.take()
     assert [e[1] for e in pack] == [None], pack  # the timed one waits for the next pack
     ob.sent()
-    assert [e[1] for e in ob.take()] == [1795790341]
+    assert [e[1] for e in ob.take()] == [(T0, 0)]
     _rmtree(folder)
 
 
 def test_nothing_leaves_before_sent_and_a_restart_keeps_the_rest():
     ob, folder = _outbox(batch=3)
-    ob.clock.set(1795790000)
+    ob.clock.set(T0 - 341)
     for i in range(7):
         ob.put(_unix(i))
     ob.fresh = None
@@ -144,7 +153,7 @@ def test_nothing_leaves_before_sent_and_a_restart_keeps_the_rest():
 
 def test_a_memory_error_halves_the_batch_and_each_delivery_grows_it_back():
     ob, folder = _outbox(batch=8)
-    ob.clock.set(1795790000)
+    ob.clock.set(T0 - 341)
     for i in range(20):
         ob.put(_unix(i))
     ob.fresh = None
@@ -161,7 +170,7 @@ def test_a_memory_error_halves_the_batch_and_each_delivery_grows_it_back():
 
 def test_an_unreadable_record_is_acknowledged_and_counted_never_published():
     ob, folder = _outbox()
-    ob.clock.set(1795790000)
+    ob.clock.set(T0 - 341)
     ob.put(_unix(0))
     ob.put(b"\x01\x02")  # CRC-valid on flash, not a reading
     ob.put(_unix(2))

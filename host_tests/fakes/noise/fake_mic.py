@@ -37,7 +37,7 @@ class Device(Faultable):
         self.sens = sensitivity_dbfs
         self.dc = dc
         self.n = 0  # samples delivered (or skipped by an overrun): the scene's clock
-        self._rand = seed or 1
+        self._rand = (seed & 0xFFFF) or 1
         self._lp = 0
         # uniform noise from _rnd() has an rms of 32768 / sqrt(3) = 18919
         self._noise_gain = int(rms_counts(self_noise_db, sensitivity_dbfs) / 18919 * 4096) \
@@ -47,8 +47,14 @@ class Device(Faultable):
 
     # -- the sound
     def _rnd(self):
-        self._rand = (self._rand * 1103515245 + 12345) & 0x7FFFFFFF
-        return (self._rand >> 15) - 32768
+        # xorshift on 16 bits (7, 9, 8; period 65535): every intermediate stays a small int on a
+        # 32-bit VM, where a 31-bit LCG state would be a heap long int per sample
+        x = self._rand
+        x ^= (x << 7) & 0xFFFF
+        x ^= x >> 9
+        x ^= (x << 8) & 0xFFFF
+        self._rand = x
+        return x - 32768
 
     def street_level(self, t):
         """dB SPL at time t (s): a day of traffic compressed into day_s, and passing vehicles

@@ -21,6 +21,7 @@ from ..core.mpyrun import stream_code
 from ..core.paths import UNIXPORT, ToolError, micropypath
 
 RUNNER = UNIXPORT
+NODE_EPOCH = 1704067200  # firmware/link/clock.py EPOCH
 RATES = (16000, 32000, 44100, 48000)
 BITS = (16, 24, 32)
 _PCM = 1
@@ -113,7 +114,9 @@ def analyze(path: Path, sensitivity: float = -26.0, offset: float = 0.0, interva
         slots = Path(tmp) / "slots.bin"
         slots.write_bytes(to_slots(wav, data, blocks * block))
         job = {"slots": str(slots), "rate": wav.rate, "sensitivity": sensitivity,
-               "offset": offset, "interval": interval, "start": start, "kernel": kernel,
+               "offset": offset, "interval": interval, "kernel": kernel,
+               # the first sample's time as the node keeps time: integer ms since clock.EPOCH
+               "start_ms": round((start - NODE_EPOCH) * 1000),
                "blocks": blocks, "name": _safe_name(path.stem)}
         (Path(tmp) / "job.json").write_text(json.dumps(job))
         t0 = time.monotonic()

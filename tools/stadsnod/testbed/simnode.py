@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core.paths import BUILD, micropypath, micropython
+from ..core.paths import BUILD, micropypath, micropython, unix_target
 from .worlds import DEFAULT_HEAP
 
 # How a simulated node ends a boot (host_tests/fakes/simworld.py) and the machine.reset_cause()
@@ -79,7 +79,7 @@ class SimNode:
         if cause is not None:
             env["STADSNOD_RESET_CAUSE"] = str(cause)
         (self.dir / "sim" / "wdt").unlink(missing_ok=True)  # a watchdog starts stopped
-        boot = BUILD / "unix"
+        boot = BUILD / unix_target()
         # A board runs boot.py then main.py from its filesystem root; so does the simulated one.
         code = f"exec(open('{boot}/boot.py').read())\nexec(open('{boot}/main.py').read())"
         self.log = open(self.log_path, "ab")

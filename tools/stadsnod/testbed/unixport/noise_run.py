@@ -47,16 +47,21 @@ def main():
         meter.process(mic.read(meter.samples))
     total = job["blocks"] - settle
     done = 0
-    t = job["start"] + settle * mic.block / rate
+    # time in integers, as on a node (a float32 VM would step Unix seconds by 128 s):
+    # ms since the node's epoch, from the sample count
+    start_ms = job["start_ms"]
+    samples = settle * mic.block
     while done < total:
+        t_ms = start_ms + samples * 1000 // rate
         count = min(per_interval, total - done)
         for _ in range(count):
             meter.process(mic.read(meter.samples))
         done += count
         records = meter.interval()
         if records and count * 2 >= per_interval:  # a tail under half an interval is left out
-            print(senml.encode(bn, [(n, units[n], v) for n, v in records], t))
-        t += count * mic.block / rate
+            bt = (t_ms // 1000, t_ms % 1000)
+            print(senml.encode(bn, [(n, units[n], v) for n, v in records], bt))
+        samples += count * mic.block
         sys.stderr.write("progress %d %d\n" % (done, total))
     if meter.clipped:
         sys.stderr.write("warning: %d samples overloaded the filter (clipped)\n" % meter.clipped)
