@@ -9,7 +9,7 @@ DURATION ?= 60
 NODES    ?= 5
 MOSQUITTO := $(shell command -v mosquitto 2>/dev/null || ls /usr/sbin/mosquitto 2>/dev/null)
 
-.PHONY: all venv mosquitto build test demo bench soak lint broker clean
+.PHONY: all venv mosquitto build test test-board-vm board-vm demo bench soak lint broker clean
 
 all: build
 
@@ -38,6 +38,29 @@ build: $(STAMP)
 
 test: $(STAMP) mosquitto build lint
 	$(BIN)/pytest -q
+
+# The board VM: MicroPython built like the boards (32-bit, float32; ../shared/tools/README.md).
+# It needs Debian's i386 C library; `make test-board-vm` runs the device tests and every test that
+# runs the node or a command on device code again on it.
+BOARD_VM ?= $(abspath ../shared/tools/micropython32)
+board-vm:
+	@if [ ! -x "$(BOARD_VM)" ]; then \
+	  echo "no board VM at $(BOARD_VM): build it with ../shared/tools/build-micropython32.sh" >&2; exit 1; fi
+	@if [ ! -e /usr/i686-linux-gnu/lib/ld-linux.so.2 ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing libc6-i386-cross from Debian (the board VM's C library)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libc6-i386-cross >/dev/null; \
+	  else \
+	    echo "the board VM needs 'sudo apt-get install -y libc6-i386-cross'" >&2; exit 1; \
+	  fi; \
+	fi
+
+BOARD_VM_TESTS := host_tests/device host_tests/test_e2e_node.py host_tests/test_nothing_lost.py \
+	host_tests/test_noise_node.py host_tests/test_occupancy_node.py host_tests/test_boards.py \
+	host_tests/test_replay.py host_tests/test_noise_analyze.py host_tests/test_technician.py
+test-board-vm: $(STAMP) mosquitto board-vm
+	STADSNOD_MICROPYTHON=$(BOARD_VM) $(BIN)/stadsnod build
+	STADSNOD_MICROPYTHON=$(BOARD_VM) $(BIN)/pytest -q $(BOARD_VM_TESTS)
 
 demo: $(STAMP) mosquitto build
 	$(BIN)/stadsnod demo --nodes $(NODES) --duration $(DURATION)

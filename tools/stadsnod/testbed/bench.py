@@ -27,6 +27,8 @@ def heap_run(cycles: int = 120) -> dict[str, float]:
     with Deployment(RUN / "bench") as dep:
         node = dep.add_node("bench-0001", heap=DEFAULT_HEAP, interval_s=interval, every_s=0.05,
                             health_s=1)
+        node.config["ntp"]["resync_s"] = 2  # resyncs during the run, for clock_error_ms_max
+        node.prepare()
         started = time.time()  # same clock as the platform's arrival stamps
         node.start()
         first = dep.platform.wait_for(lambda m: m.topic.endswith("/status")
@@ -47,8 +49,10 @@ def heap_run(cycles: int = 120) -> dict[str, float]:
         else:
             raise ToolError(f"bench node reached only {health.get('published')} publishes; "
                             f"see {node.log_path}")
+        errors = dep.platform.clock_errors_ms("bench-0001")[1:]  # the first may predate sync
         return {"boot_ms": boot_ms, "peak": health["heap_peak"], "steady": health["heap_steady"],
-                "published": health["published"]}
+                "published": health["published"],
+                "clock_error_ms": max(abs(e) for e in errors) if errors else float("nan")}
 
 
 def driver_figures() -> dict[str, tuple[int, int]]:
@@ -169,3 +173,4 @@ def run_bench(cycles: int = 120) -> None:
     print(f"node_heap_steady_bytes: {r['steady']} bytes")
     print(f"boot_to_first_publish_ms: {r['boot_ms']:.0f} ms")
     print(f"bench_publish_cycles: {r['published']} count")
+    print(f"clock_error_ms_max: {r['clock_error_ms']:.1f} ms")

@@ -80,6 +80,19 @@ class Platform:
                     current[name] = r["value"]
         return out
 
+    def clock_errors_ms(self, device_id: str) -> list[float]:
+        """For each health pack of the node: the platform's receive time minus the pack's bt,
+        in ms (a health pack is stamped as it is sent: this is the node's clock error plus the
+        delivery time). The platform's clock is the SNTP server's, both on this host."""
+        import json
+
+        out = []
+        for m in self.of("health", device_id):
+            bt = json.loads(m.payload)[0].get("bt")
+            if bt is not None:
+                out.append((m.at - bt) * 1000)
+        return out
+
     def wait_for(self, pred, timeout: float = 20) -> list[Message]:
         deadline = time.time() + timeout
         while time.time() < deadline:
