@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from stadsnod.core.senml import by_name, resolve
 
 FIXED = {"temperature": 21.5, "pressure": 100200.0, "humidity": 45.0}
@@ -231,3 +232,28 @@ def test_air_quality_kits_publish_the_wire_contract(make_node, platform):
     h = by_name(health.payload)
     assert h["sensor/sen5x_0x69/status"] == "ok" and h["sensor/pms5003/errors"] == 0
     assert co2.alive() and pm.alive()
+
+
+def test_a_production_broker_serves_nodes_on_another_address(make_node, demo_pki, tmp_path):
+    """`broker config --bind`: a city broker listening on all interfaces serves a node that
+    reaches it at 127.0.0.2 (an address other than the loopback default, still inside
+    127.0.0.0/8); the default loopback listener does not."""
+    import socket
+
+    from stadsnod.testbed.broker import Broker, free_port
+    from stadsnod.testbed.platform import Platform
+
+    with Broker(tmp_path / "loopback", demo_pki, port=free_port()) as only_loopback:
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.2", only_loopback.port), timeout=2).close()
+    with Broker(tmp_path / "all", demo_pki, bind="0.0.0.0") as b:
+        p = Platform(b).start()
+        try:
+            node = make_node("aq-0010", world=fixed_world(), port=b.port)
+            node.config["broker"]["host"] = "127.0.0.2"
+            node.prepare().start()
+            p.wait_for(lambda m: m.topic == "stadsnod/aq-0010/data", timeout=25)
+            conf = (tmp_path / "all" / "mosquitto.conf").read_text()
+            assert f"listener {b.port} 0.0.0.0" in conf
+        finally:
+            p.stop()

@@ -55,8 +55,9 @@ class Broker:
     """mosquitto as a child process. Use as a context manager; it never outlives its owner."""
 
     def __init__(self, workdir: Path, pki_: DemoPKI | City, root: str = "stadsnod",
-                 port: int | None = None) -> None:
+                 port: int | None = None, bind: str = "127.0.0.1") -> None:
         self.dir = workdir
+        self.bind = bind  # the listener's address (tests stay inside 127.0.0.0/8)
         self.pki = pki_
         self.root = root
         self.port = port or free_port()
@@ -67,9 +68,10 @@ class Broker:
         self.dir.mkdir(parents=True, exist_ok=True)
         # Started as root, mosquitto would drop to user 'mosquitto' and lose our 0600 keys.
         if isinstance(self.pki, City):  # a city PKI: exactly `stadsnod broker config`
-            conf = self.pki.broker_config(self.dir, self.port, getpass.getuser())
+            conf = self.pki.broker_config(self.dir, self.port, getpass.getuser(), bind=self.bind)
         else:  # the one-CA demo PKI (kept for a broker that nodes must not trust)
             conf = write_config(self.dir, port=self.port, user=getpass.getuser(), root=self.root,
+                                bind=self.bind,
                                 ca=self.pki.ca_pem, cert=self.pki.dir / "server.pem",
                                 key=self.pki.dir / "server.key")
         self.proc = subprocess.Popen([mosquitto(), "-c", str(conf)], stdout=subprocess.DEVNULL,
