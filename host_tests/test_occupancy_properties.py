@@ -17,7 +17,8 @@ HEAD_MM, FLOOR_MM = 500, 2100
 
 
 def run(crossings: list[people.Crossing], dropout: float = 0.0, jitter: int = 0,
-        seed: int = 1) -> Counter:
+        seed: int = 1, events: list[tuple[float, bool]] | None = None) -> Counter:
+    """The counter over the scene; `events` gets (time, inward) of every count it makes."""
     rnd = people._Rand(seed)
     c = Counter()
     end = max((x.start + x.duration for x in crossings), default=0) + 1.0
@@ -26,7 +27,10 @@ def run(crossings: list[people.Crossing], dropout: float = 0.0, jitter: int = 0,
         a, b = people.doorway_zones(crossings, t)
         under = a if zone == 0 else b
         mm = (HEAD_MM if under else FLOOR_MM) + int(rnd.between(-jitter, jitter))
+        before = (c.count_in, c.count_out)
         c.update(zone, rnd.next() >= dropout, mm)
+        if events is not None and (c.count_in, c.count_out) != before:
+            events.append((t, c.count_in > before[0]))
         zone ^= 1
         t += PERIOD_S
     return c
@@ -63,9 +67,18 @@ def test_clean_traffic_is_counted_exactly(specs) -> None:
        st.integers(1, 10**6))
 def test_noise_never_invents_or_reverses_a_crossing(specs, dropout, jitter, seed) -> None:
     xs = scene(specs)
-    c = run(xs, dropout, jitter, seed)
+    events: list[tuple[float, bool]] = []
+    c = run(xs, dropout, jitter, seed, events)
     want_in, want_out, _ = truth(xs)
     assert 0 <= c.count_in <= want_in and 0 <= c.count_out <= want_out
+    # each count belongs to the crossing under way (from its start to the next one's) and has
+    # that crossing's direction; a turn-back is never counted, nobody is counted twice
+    counted = set()
+    for at, inward in events:
+        i = max(k for k, x in enumerate(xs) if x.start <= at)
+        x = xs[i]
+        assert not x.turn_back and inward == x.inward and i not in counted, (at, x, events)
+        counted.add(i)
 
 
 @settings(max_examples=100, deadline=None)
