@@ -81,5 +81,7 @@ class Link:
         await self._then()
 
     async def stop(self):
-        if self.connected:
+        """Ends the session (DISCONNECT when connected) and closes the socket either way."""
+        if self.mqtt is not None:
             await self.mqtt.disconnect()
+            self.mqtt = None

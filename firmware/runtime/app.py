@@ -9,6 +9,9 @@ from log import Log
 from node import Node
 
 RETRY_MS = 10000
+# A pause feeds the hardware watchdog in steps shorter than any chip's longest timeout (RP2040:
+# 8388 ms), so a runtime being restarted is not reset by the watchdog it started.
+_STEP_MS = 1000
 
 
 def _load_config(log):
@@ -25,25 +28,36 @@ def _load_config(log):
         del sys.modules["config"]
 
 
-async def _wait_for_config(log):
+async def pause(ms, wdt=None):
+    """Sleeps `ms`, feeding the hardware watchdog (if one was started) every _STEP_MS."""
+    while ms > 0:
+        if wdt is not None:
+            wdt.feed()
+        step = min(ms, _STEP_MS)
+        await asyncio.sleep_ms(step)
+        ms -= step
+
+
+async def _wait_for_config(log, wdt=None):
     while True:
         cfg = _load_config(log)
         if cfg is not None:
             return cfg
         log.error("boot", "no usable config; checking again in %d s" % (RETRY_MS // 1000))
-        await asyncio.sleep_ms(RETRY_MS)
+        await pause(RETRY_MS, wdt)
 
 
 async def boot(log):
     cfg = await _wait_for_config(log)
+    wdt = None  # the hardware watchdog, once a runtime has started it (it cannot be stopped)
     while True:
         try:
             board = Board(cfg["board"])
             node = Node(cfg, board, log)
         except (BoardError, ValueError) as e:
             log.error("boot", "%s; fix config.json" % e)
-            await asyncio.sleep_ms(RETRY_MS)
-            cfg = await _wait_for_config(log)
+            await pause(RETRY_MS, wdt)
+            cfg = await _wait_for_config(log, wdt)
             continue
         uid = "".join("%02x" % b for b in board.unique_id())
         log.info("boot", "node %s on board %s (uid %s, reset cause %d), %d sensor(s)"
@@ -53,7 +67,13 @@ async def boot(log):
         except Exception as e:  # a runtime bug must not take the node down for good
             log.error("boot", "runtime stopped: %r; restarting in %d s" % (e, RETRY_MS // 1000))
             sys.print_exception(e)
-            await asyncio.sleep_ms(RETRY_MS)
+        wdt = node.watchdog.wdt or wdt
+        try:  # the old runtime's session and TLS socket go before a new one is built
+            await node.stop()
+        except Exception as e:
+            log.error("boot", "stopping the runtime: %r" % e)
+        node = None
+        await pause(RETRY_MS, wdt)
 
 
 def main():
