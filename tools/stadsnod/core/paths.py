@@ -79,6 +79,20 @@ def _word_bits(vm: str) -> int:
     return int(r.stdout.split()[-1])
 
 
+# The board VM (../shared/tools/README.md): MicroPython's unix port built like the boards.
+BOARD_VM = ROOT.parent / "shared" / "tools" / "micropython32"
+
+
+def board_vm() -> str | None:
+    """The board VM's path when it is here and runs, else None."""
+    if not (BOARD_VM.is_file() and os.access(BOARD_VM, os.X_OK)):
+        return None
+    try:
+        return str(BOARD_VM) if _word_bits(str(BOARD_VM)) == 32 else None
+    except ToolError:
+        return None
+
+
 def unix_target() -> str:
     """The build target of the VM micropython() runs: unix32 for a 32-bit VM (viper for x86)."""
     return "unix32" if _word_bits(micropython()) == 32 else "unix"

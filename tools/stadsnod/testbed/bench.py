@@ -10,7 +10,7 @@ import time
 from ..analysis.replay import RUNNER
 from ..core.build import build
 from ..core.mpyrun import run_code
-from ..core.paths import ROOT, RUN, ToolError, micropypath
+from ..core.paths import ROOT, RUN, ToolError, board_vm, micropypath
 from ..core.senml import by_name
 from .deployment import Deployment
 from .worlds import DEFAULT_HEAP
@@ -55,17 +55,18 @@ def heap_run(cycles: int = 120) -> dict[str, float]:
                 "clock_error_ms": max(abs(e) for e in errors) if errors else float("nan")}
 
 
-def driver_figures() -> dict[str, tuple[int, int]]:
-    """{driver: (heap held once started, heap allocated per read cycle)}, measured on the unix
-    port against the fakes (tools/stadsnod/testbed/unixport/driver_bench.py)."""
+def driver_figures() -> dict[str, tuple[int, int, int]]:
+    """{driver: (heap held once started, heap allocated per read cycle, the same with the
+    getters the node calls after a read)}, measured on the unix port against the fakes
+    (tools/stadsnod/testbed/unixport/driver_bench.py)."""
     r = run_code("import driver_bench", heap="1M", timeout=120, path=micropypath(RUNNER))
     if r.returncode:
         raise ToolError(f"driver bench failed:\n{r.stdout}{r.stderr}")
     out = {}
     for line in r.stdout.split("\n"):
         if line.strip():
-            name, held, per_read = line.split()
-            out[name] = (int(held), int(per_read))
+            name, held, per_read, with_getters = line.split()
+            out[name] = (int(held), int(per_read), int(with_getters))
     return out
 
 
@@ -124,7 +125,7 @@ def run_bench(cycles: int = 120) -> None:
     for name, value in layout_figures().items():
         print(f"{name}: {value} bytes", flush=True)
     _progress("measuring the drivers against the fakes")
-    for name, (held, per_read) in driver_figures().items():
+    for name, (held, per_read, _getters) in driver_figures().items():
         print(f"driver_heap_bytes_{name}: {held} bytes")
         print(f"driver_alloc_per_read_bytes_{name}: {per_read} bytes", flush=True)
     _progress("the noise meter: A-weighting and levels at 48 kHz")
@@ -163,14 +164,18 @@ def run_bench(cycles: int = 120) -> None:
     tech = bench_technician(RUN / "technician-bench")
     print(f"technician_deploy_s: {tech['technician_deploy_s']:.1f} s")
     print(f"deploy_bytes: {tech['deploy_bytes']} bytes", flush=True)
+    from .board_vm_bench import run_board_vm_bench
     from .budget import run_budget
 
+    vm32 = board_vm() is not None  # then heap_headroom_bytes_<board> come from the board VM
     for key, b in run_budget().items():
-        print(f"heap_headroom_bytes_{key.split(':')[0]}: {b['headroom']} bytes", flush=True)
+        print(f"heap_headroom_bytes_{key.split(':')[0]}{'_64' if vm32 else ''}: "
+              f"{b['headroom']} bytes", flush=True)
     _progress(f"starting broker and one simulated node at heapsize={DEFAULT_HEAP}")
     r = heap_run(cycles)
     print(f"node_heap_peak_bytes: {r['peak']} bytes")
     print(f"node_heap_steady_bytes: {r['steady']} bytes")
     print(f"boot_to_first_publish_ms: {r['boot_ms']:.0f} ms")
     print(f"bench_publish_cycles: {r['published']} count")
-    print(f"clock_error_ms_max: {r['clock_error_ms']:.1f} ms")
+    print(f"clock_error_ms_max: {r['clock_error_ms']:.1f} ms", flush=True)
+    run_board_vm_bench(cycles)

@@ -1,0 +1,61 @@
+"""The figures of `make bench` measured on the board VM (32-bit words, float32: what an ESP32 or
+RP2040 computes and allocates): the node's heap with the fakes' own taken off, the heap
+headroom of every board, driver allocation per read (and with the getters), the noise path's
+realtime factor with viper for x86-32."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ..core.build import build
+from ..core.paths import board_vm
+
+
+def _progress(msg: str) -> None:
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def on_vm(vm: str) -> Iterator[None]:
+    """Device code runs on `vm` inside the block (every tool reads STADSNOD_MICROPYTHON)."""
+    old = os.environ.get("STADSNOD_MICROPYTHON")
+    os.environ["STADSNOD_MICROPYTHON"] = vm
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ["STADSNOD_MICROPYTHON"]
+        else:
+            os.environ["STADSNOD_MICROPYTHON"] = old
+
+
+def run_board_vm_bench(cycles: int) -> bool:
+    """Prints the 32-bit figures; False (and says why) when there is no board VM here."""
+    from .bench import driver_figures, heap_run, noise_figures
+    from .budget import fakes_bytes, run_budget
+
+    vm = board_vm()
+    if vm is None:
+        _progress("no board VM (../shared/tools/micropython32, with libc6-i386-cross): the "
+                  "32-bit figures are skipped and heap_headroom_bytes_* come from the 64-bit VM")
+        return False
+    with on_vm(vm):
+        _progress(f"the board VM ({vm}): building for x86-32")
+        build(quiet=True)
+        for name, (_held, per_read, getters) in driver_figures().items():
+            print(f"driver_alloc_per_read_bytes_{name}_32: {per_read} bytes")
+            print(f"driver_alloc_per_read_getters_bytes_{name}_32: {getters} bytes", flush=True)
+        noise = noise_figures()
+        print(f"noise_realtime_factor_48k_32: {noise['noise_realtime_factor_48k']:.0f} s/s",
+              flush=True)
+        for key, b in run_budget().items():
+            print(f"heap_headroom_bytes_{key.split(':')[0]}: {b['headroom']} bytes", flush=True)
+        _progress("the bench node on the board VM")
+        r = heap_run(cycles)
+        fakes = fakes_bytes({"sensors": [{"driver": "bme280"}]})
+        print(f"node_heap_peak_bytes_32: {r['peak'] - fakes} bytes")
+        print(f"node_heap_steady_bytes_32: {r['steady'] - fakes} bytes", flush=True)
+    return True
