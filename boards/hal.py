@@ -17,11 +17,13 @@ class Board:
         self.name = name
         self._buses = {}
 
-    def bus(self, name, rate=None):
+    def bus(self, name, rate=None, bytes_per_s=0):
         """The bus called `name` in the board file, made once and shared by its drivers. An I2S
         bus takes its sample rate, a UART its baud rate, from the first driver that asks (I2S
         for a microphone: RX, 32-bit slots, mono; the DMA buffer `ibuf` from the board file).
-        A GPIO input is named for what is wired to it ("pir0")."""
+        A GPIO input is named for what is wired to it ("pir0"). A UART's receive buffer holds
+        what its driver's part sends (`bytes_per_s`) through the longest stall of the event loop
+        (a TLS handshake: the board's `stall_ms`, default 5 s), at least 256 bytes."""
         if name in self._buses:
             return self._buses[name]
         kind = name.rstrip("0123456789")
@@ -42,8 +44,10 @@ class Board:
             bus = machine.Pin(pins["pin"], machine.Pin.IN,
                               machine.Pin.PULL_DOWN if pins.get("pull") == "down" else -1)
         elif kind == "uart":
+            rxbuf = max(256, bytes_per_s * self.spec.get("stall_ms", 5000) // 1000)
             bus = machine.UART(pins["id"], baudrate=rate or pins.get("baudrate", 9600),
-                               tx=machine.Pin(pins["tx"]), rx=machine.Pin(pins["rx"]))
+                               tx=machine.Pin(pins["tx"]), rx=machine.Pin(pins["rx"]),
+                               rxbuf=rxbuf)
         else:
             raise BoardError("bus kind '%s' is not supported yet" % kind)
         self._buses[name] = bus

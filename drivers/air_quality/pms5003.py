@@ -25,6 +25,8 @@ CMD_WAKE = b"\x42\x4d\xe4\x00\x01\x01\x74"
 
 class PMS5003(FrameStream):
     WARMUP_MS = 30000  # readings are stable only 30 s after wake-up (data manual)
+    BAUD = 9600  # fixed by the part (data manual: 9600 8N1)
+    BYTES_PER_S = 160  # a 32-byte frame every 200 ms at the most (active mode, fast changes)
 
     def __init__(self, uart, passive=False, warmup_s=None):
         if uart is None:

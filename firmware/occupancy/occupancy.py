@@ -98,7 +98,7 @@ class LD2410Sensor(_Listener):
 
     async def _open(self):
         from ld2410 import LD2410
-        d = LD2410(self.board.bus(self.spec["bus"], rate=256000))
+        d = LD2410(self.board.bus(self.spec["bus"], LD2410.BAUD, LD2410.BYTES_PER_S))
         await d.start()
         o = self.opts
         if "max_gate" in o or "no_one_s" in o:

@@ -39,7 +39,9 @@ class Sensor(SensorBase):
 
     def _open(self):
         cls = self.cls
-        bus = self.board.bus(self.spec["bus"])
+        # a UART part's own line rate and data rate size its bus (I2C parts have neither)
+        bus = self.board.bus(self.spec["bus"], getattr(cls, "BAUD", None),
+                             getattr(cls, "BYTES_PER_S", 0))
         opts = self.spec.get("options", {})
         if self.spec.get("address") is None:
             return cls(bus, **opts)

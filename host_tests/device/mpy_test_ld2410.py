@@ -12,10 +12,14 @@ from devtest import raises_async
 from sensor_error import SensorError
 
 
-def _setup(visits=((0, 1000, 2.5, True),), **kw):
+# the receive buffer the board gives an LD2410 (boards/hal.py: 5 s of its data rate)
+RXBUF = ld2410.LD2410.BYTES_PER_S * 5
+
+
+def _setup(visits=((0, 1000, 2.5, True),), rxbuf=RXBUF, **kw):
     dev = fake_ld2410.Device(visits=list(visits), **kw)
     machine.UART.attach(1, dev)
-    return dev, ld2410.LD2410(machine.UART(1, baudrate=256000))
+    return dev, ld2410.LD2410(machine.UART(1, baudrate=256000, rxbuf=rxbuf))
 
 
 def _quiet(dev):
@@ -123,6 +127,25 @@ async def test_refusals_and_timeouts():
     dev.feed(bytes(range(200)))
     await raises_async(ld2410.LD2410(machine.UART(1, baudrate=256000)).start(),
                        "bytes of noise")
+
+
+async def test_a_uart_at_the_wrong_baud_rate_reads_garbage_and_never_a_report():
+    dev = fake_ld2410.Device(visits=[(0, 1000, 2.5, True)])
+    machine.UART.attach(1, dev)
+    s = ld2410.LD2410(machine.UART(1, baudrate=115200, rxbuf=RXBUF))  # not the part's 256000
+    await raises_async(s.start(), "")
+    assert dev.garbled > 0 and s.frames == 0
+
+
+async def test_a_full_receive_buffer_loses_bytes_and_counts_them():
+    dev, s = _setup(rxbuf=64)  # the 256-byte default would do the same over a stall
+    dev.config_mode = True
+    dev.queue = bytearray()
+    dev.feed(b"".join(fake_ld2410.report(1, 100 + i, 50, 0, 0, 100) for i in range(10)))
+    await asyncio.sleep_ms(50)  # 230 bytes have arrived at 25600 bytes/s; 64 fit
+    while s.poll():
+        pass
+    assert dev.overflow == 230 - 64 and s.frames <= 64 // 23, (dev.overflow, s.frames)
 
 
 async def test_reports_follow_the_room():

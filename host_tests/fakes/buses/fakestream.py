@@ -6,10 +6,17 @@ import time
 
 class UARTDevice:
     """Bytes queued with feed() arrive at baudrate/10 bytes per second (8N1: start + 8 + stop),
-    counted from when they were fed; what the node writes is kept in `received`."""
+    counted from when they were fed; what the node writes is kept in `received`. Like a real
+    line: the part keeps its own baud rate, so a UART opened at another rate reads garbage
+    (counted in `garbled`), and bytes arriving while the UART's receive buffer (`rxbuf`) is full
+    are lost (counted in `overflow`)."""
 
     def __init__(self, env=None, baudrate=9600):
-        self.baudrate = baudrate
+        self.baudrate = baudrate  # the part's line rate: the UART does not choose it
+        self.uart_baud = baudrate
+        self.rxbuf = 1 << 20  # until a UART connects
+        self.overflow = 0
+        self.garbled = 0
         self.queue = bytearray()
         self.received = bytearray()
         self._t0 = time.ticks_ms()
@@ -18,7 +25,8 @@ class UARTDevice:
         self.fault_key = None
 
     def connect(self, uart):
-        self.baudrate = uart.baudrate
+        self.uart_baud = uart.baudrate
+        self.rxbuf = uart.rxbuf
 
     def feed(self, data, at_ms=None):
         """Queues bytes that start on the line at at_ms (ticks_ms; default now)."""
@@ -32,13 +40,24 @@ class UARTDevice:
         return min(len(self.queue), ms * self.baudrate // 10000 - self._taken)
 
     def pending(self):
-        return max(0, self._arrived())
+        n = max(0, self._arrived())
+        if n > self.rxbuf:  # the buffer filled up: what came after it is gone
+            lost = n - self.rxbuf
+            self.queue = self.queue[:self.rxbuf] + self.queue[self.rxbuf + lost:]
+            self._taken += lost
+            self.overflow += lost
+            n = self.rxbuf
+        return n
 
     def take(self, n=-1):
         k = self.pending() if n < 0 else min(n, self.pending())
         out = bytes(self.queue[:k])
         self.queue = self.queue[k:]
         self._taken += k
+        if k and self.uart_baud != self.baudrate:
+            # sampled at the wrong bit times: framing garbage, not the part's bytes
+            self.garbled += k
+            out = bytes(((b * 37) ^ 0xA5) & 0xFF for b in out)
         return out
 
     def receive(self, data):

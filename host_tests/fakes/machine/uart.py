@@ -16,6 +16,7 @@ class UART:
         self.id = id
         self.baudrate = baudrate
         self.timeout = timeout
+        self.rxbuf = rxbuf  # a full receive buffer drops what arrives (the device counts it)
         self.device = UART._ports.get(id) or simworld.uart_device(id)
         if self.device:
             self.device.connect(self)
@@ -26,6 +27,8 @@ class UART:
 
     def init(self, baudrate=9600, **kw):
         self.baudrate = baudrate
+        if self.device:
+            self.device.connect(self)
 
     def any(self):
         a = _enter()
