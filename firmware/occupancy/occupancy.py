@@ -141,12 +141,16 @@ class Presence(_Listener):
         self._last = self._since
 
     def fused(self):
-        working = [s for s in self.sources if s.status == "ok"]
-        if not working:
-            return False
-        if self.mode == "both":
-            return all(s.present for s in working)
-        return any(s.present for s in working)
+        # runs ten times a second: plain loops, no list or generator per tick
+        working = 0
+        both = self.mode == "both"
+        for s in self.sources:
+            if s.status != "ok":
+                continue
+            working += 1
+            if s.present != both:  # any: one present is enough; both: one absent is too many
+                return not both
+        return working > 0 and both
 
     async def run(self, watchdog, agg=None, latest=None):
         tasks = [asyncio.create_task(s.run(watchdog)) for s in self.sources]
@@ -165,13 +169,18 @@ class Presence(_Listener):
             self._occupied_ms += ticks_diff(now, self._last)
             self._seen = True
         self._last = now
-        self.status = "ok" if any(s.status == "ok" for s in self.sources) else \
-            "no presence sensor working"
+        self.status = "ok" if self._usable() else "no presence sensor working"
+
+    def _usable(self):
+        for s in self.sources:
+            if s.status == "ok":
+                return True
+        return False
 
     def interval_values(self):
         now = ticks_ms()
         span = ticks_diff(now, self._since)
-        usable = any(s.status == "ok" for s in self.sources)
+        usable = self._usable()
         out = ()
         if span > 0 and usable:
             out = (("presence", self._seen),

@@ -181,6 +181,8 @@ class Spool:
     def peek(self, n):
         """Up to n unacknowledged readings from the oldest: [(seq, names, payload, position)],
         where position is just after that reading (acknowledge up to it with ack())."""
+        if not self.count:
+            return []  # the publisher asks every idle second: no file to open for nothing
         out = []
         off = self.head[1]
         for i in range(len(self.segs)):
