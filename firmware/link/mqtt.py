@@ -106,12 +106,16 @@ class MQTTClient:
     async def publish(self, topic, msg, retain=False, qos=0):
         if not self.connected:
             raise MQTTException("not connected")
+        # the payload goes to the socket after its head, not copied into one packet: the
+        # text's UTF-8 bytes are the only copy of a pack
+        if isinstance(msg, str):
+            msg = msg.encode()
         if not qos:
-            await self._send(pk.publish(topic, msg, 0, retain))
+            await self._send(pk.publish_head(topic, len(msg), 0, retain), msg)
             return
         pid = self._next_pid()
         for attempt in range(self.retries + 1):
-            await self._send(pk.publish(topic, msg, 1, retain, attempt > 0, pid))
+            await self._send(pk.publish_head(topic, len(msg), 1, retain, attempt > 0, pid), msg)
             if await self._await_ack(pid):
                 return
             if not self.connected:
@@ -190,12 +194,14 @@ class MQTTClient:
         # The reader removes a pid when its ack arrives; a close only wakes the waiter.
         return self._acks.pop(pid, None) is None
 
-    async def _send(self, data):
+    async def _send(self, data, payload=None):
         w = self._writer
         if w is None:
             raise MQTTException("not connected")
         async with self._lock:
             w.write(data)
+            if payload is not None:
+                w.write(payload)
             await w.drain()
         self._last_tx = time.ticks_ms()
 

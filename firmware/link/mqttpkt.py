@@ -108,19 +108,26 @@ def connect(client_id, keepalive, clean=True, will=None, user=None, password=Non
     return _packet(0x10, body)
 
 
-def publish(topic, msg, qos=0, retain=False, dup=False, pid=0):
+def publish_head(topic, size, qos=0, retain=False, dup=False, pid=0):
+    """Everything of a PUBLISH before its payload of `size` bytes: the payload is written after
+    it as it is, never copied into one packet (a pack is the node's biggest buffer)."""
     check_topic(topic)
     if qos not in (0, 1):
         raise MQTTProtocolError("only QoS 0 and 1 are supported")
     first = 0x30 | (qos << 1) | (0x08 if dup else 0) | (0x01 if retain else 0)
-    body = _utf8(topic)
+    var = _utf8(topic)
     if qos:
         if not 0 < pid <= 0xFFFF:
             raise MQTTProtocolError("packet id must be 1..65535")
-        body += struct.pack("!H", pid)
+        var += struct.pack("!H", pid)
+    return bytes([first]) + encode_length(len(var) + size) + var
+
+
+def publish(topic, msg, qos=0, retain=False, dup=False, pid=0):
+    """A whole PUBLISH packet (head and payload in one buffer)."""
     if isinstance(msg, str):
         msg = msg.encode()
-    return _packet(first, body + msg)
+    return publish_head(topic, len(msg), qos, retain, dup, pid) + msg
 
 
 def subscribe(pid, topic, qos=0):
