@@ -24,15 +24,12 @@ class MQTTClient:
         self.ssl = ssl
         self.server_hostname = server_hostname
         self.keepalive = keepalive
-        self.user = user
-        self.password = password
+        self.user, self.password = user, password
         self.log = log
         self.ack_timeout_ms = ack_timeout_ms
         self.retries = retries
-        self.will = None
-        self.cb = None
-        self._reader = None
-        self._writer = None
+        self.will = self.cb = None
+        self._reader = self._writer = None
         self._tasks = []
         self._lock = asyncio.Lock()
         self._pid = 0
@@ -43,8 +40,7 @@ class MQTTClient:
         self.inbox_dropped = 0
         self._closed = asyncio.Event()
         self._closed.set()
-        self._last_rx = 0
-        self._last_tx = 0
+        self._last_rx = self._last_tx = 0
         self.connected = False
         self.reason = "never connected"
 
