@@ -1,5 +1,6 @@
 # Turns a board's data file into bus objects. The only place the runtime touches `machine`.
 import asyncio
+import sys
 
 import machine
 
@@ -81,7 +82,9 @@ class Board:
     def watchdog(self, timeout_ms):
         """The hardware watchdog, started; the timeout is capped at what the chip can count
         (RP2040: 8388 ms)."""
-        cap = __import__("chip_" + self.spec["chip"]).CHIP["wdt_max_ms"]
+        name = "chip_" + self.spec["chip"]
+        cap = __import__(name).CHIP["wdt_max_ms"]
+        del sys.modules[name]  # one number of the chip's table is needed, once: its RAM goes back
         return machine.WDT(0, timeout=min(timeout_ms, cap) if cap else timeout_ms)
 
     def unique_id(self):

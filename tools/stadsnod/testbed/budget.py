@@ -32,7 +32,10 @@ def _progress(msg: str) -> None:
 
 def fakes_bytes(board: dict) -> int:
     """Heap the fake modules of a node on this board take (loaded as the node loads them)."""
-    mods = ["machine", "network", "simworld", "envmodel", "fakedev", "fakestream"]
+    # the fake machine also loads the chip's pin table to refuse what the chip refuses; a real
+    # board's machine module has it built in
+    mods = ["machine", "network", "simworld", "envmodel", "fakedev", "fakestream",
+            "chip_" + board.get("chip", "host")]
     mods += sorted({"fake_" + FAKE_FOR[s["driver"]][0] for s in board["sensors"]})
     if any(FAKE_FOR[s["driver"]][0] in ("scd4x", "sps30", "sen5x") for s in board["sensors"]):
         mods.append("fakesensirion")
