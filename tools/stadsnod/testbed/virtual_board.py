@@ -75,12 +75,15 @@ class VirtualBoard:
             except (OSError, ValueError):
                 return
             if self._cm in ready:
-                data = os.read(self._cm, 4096)
-                if b"\x01" in data:
-                    self._raw = True
-                if b"\x02" in data:
-                    self._raw = False
-                os.write(self._pm, data)
+                try:
+                    data = os.read(self._cm, 4096)
+                    if b"\x01" in data:
+                        self._raw = True
+                    if b"\x02" in data:
+                        self._raw = False
+                    os.write(self._pm, data)
+                except OSError:  # closed under us while stopping
+                    return
                 if self.baud:  # the laptop-to-board direction runs at the line rate too
                     time.sleep(len(data) * 10 / self.baud)
             if self._pm in ready:
