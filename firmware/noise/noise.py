@@ -1,7 +1,7 @@
-# The noise meter's signal path for one stream of blocks: A-weighting (firmware/noise/noise_kernel.py,
-# integer, viper or its bytecode twin), block energies and the interval statistics
-# (firmware/noise/levels.py). Calibration turns energies into dB SPL. Pure logic: the samples come
-# from the microphone driver, or from a file in `stadsnod noise analyze`.
+# The noise meter's signal path for one stream of blocks: A-weighting
+# (firmware/noise/noise_kernel.py, integer, viper or its bytecode twin), block energies and the
+# interval statistics (firmware/noise/levels.py). Calibration turns energies into dB SPL. Pure
+# logic: the samples come from the microphone driver, or from a file in `stadsnod noise analyze`.
 import math
 from array import array
 

@@ -1,7 +1,7 @@
-# A microphone in the node (the sensor_base contract): where sensors.Sensor polls a part every few seconds, this listens all
-# the time -- one block (5 ms) at a time, yielding to the other tasks between blocks -- and
-# hands the node the interval's levels. Only levels leave: the samples live in the meter's one
-# block and are overwritten by the next.
+# A microphone in the node (the sensor_base contract): where polled.Sensor reads a part every few
+# seconds, this listens all the time -- one block (5 ms) at a time, yielding to the other tasks
+# between blocks -- and hands the node the interval's levels. Only levels leave: the samples live
+# in the meter's one block and are overwritten by the next.
 import asyncio
 
 from time import ticks_diff, ticks_ms

@@ -1,5 +1,5 @@
-# The runtime side of the drivers (firmware/sensing/polled.py), under MicroPython with the fakes wired
-# through the simulated board: start-up, compensation feed, warm-up, range checks, errors that
+# The runtime side of the drivers (firmware/sensing/polled.py), under MicroPython with the fakes
+# wired through the simulated board: start-up, compensation feed, warm-up, range checks, errors that
 # become a status and a quality flag, re-opening a sensor that comes back.
 import asyncio
 

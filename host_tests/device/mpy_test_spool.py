@@ -1,5 +1,5 @@
-# The flash store-and-forward queue (firmware/storage/spool.py) on littlefs over the fake flash, under
-# MicroPython: order, acknowledgement, segments, capacity, restart, and power cuts at every
+# The flash store-and-forward queue (firmware/storage/spool.py) on littlefs over the fake flash,
+# under MicroPython: order, acknowledgement, segments, capacity, restart, and power cuts at every
 # flash program operation of a representative scenario.
 import fakeflash
 import powercut

@@ -1,7 +1,7 @@
 # A fake Hi-Link HLK-LD2410 on a UART at 256000 baud: report frames (basic, or engineering with
-# per-gate energies) ten times a second from a room scene (fakes/occupancy/people.py), the command protocol
-# (enable/end config, max gates and no-one duration, sensitivities, engineering mode, read
-# parameters, firmware version) with acks and status, and the field quirk of a stationary
+# per-gate energies) ten times a second from a room scene (fakes/occupancy/people.py), the command
+# protocol (enable/end config, max gates and no-one duration, sensitivities, engineering mode,
+# read parameters, firmware version) with acks and status, and the field quirk of a stationary
 # target at distance 0 with energy. Faults: garbage bytes, corrupt frames, an unplugged cable.
 import random
 import struct

@@ -1,6 +1,6 @@
 # A fake PIR module on a GPIO: its output follows motion of the people in a room scene
-# (fakes/occupancy/people.py) as the module's electronics shape it -- HC-SR501 (retriggering hold, ~2.5 s
-# blocking after the output falls, ~60 s of random pulses after power-up), AM312 (2 s hold,
+# (fakes/occupancy/people.py) as the module's electronics shape it -- HC-SR501 (retriggering hold,
+# ~2.5 s blocking after the output falls, ~60 s of random pulses after power-up), AM312 (2 s hold,
 # 2 s block) or EKMC (output = detection, 30 s settling). Someone sitting still is mostly
 # invisible to a PIR: only an occasional fidget shows. Faults: unplugged (reads 0), stuck (1).
 import people
