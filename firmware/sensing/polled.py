@@ -28,17 +28,25 @@ class Sensor(SensorBase):
             raise ValueError("unknown sensor driver '%s' (known: %s)"
                              % (d, ", ".join(sorted(sensors.DRIVERS)
                                              + list(sensors.MICROPHONES + sensors.OCCUPANCY))))
-        super().__init__(spec, log, sensors.DRIVERS[d][2])
-        self.cls = sensors.driver_class(d)
+        module, cls, records = sensors.DRIVERS[d]
+        super().__init__(spec, log, records)
+        self._driver_ref = (module, cls)  # imported when opened: a missing module is a status
         self.board = board
         self.every_ms = int(spec["every_s"] * 1000)
 
+    def _driver_class(self):
+        module, cls = self._driver_ref
+        return getattr(__import__(module), cls)
+
     @property
     def power_up_ms(self):
-        return getattr(self.cls, "POWER_UP_MS", 0)
+        try:
+            return getattr(self._driver_class(), "POWER_UP_MS", 0)
+        except ImportError:
+            return 0  # the sample that opens it says why
 
     def _open(self):
-        cls = self.cls
+        cls = self._driver_class()
         # a UART part's own line rate and data rate size its bus (I2C parts have neither)
         bus = self.board.bus(self.spec["bus"], getattr(cls, "BAUD", None),
                              getattr(cls, "BYTES_PER_S", 0))

@@ -122,3 +122,12 @@ def test_board_switches_sensor_power_when_it_has_a_switch():
     assert b.sensor_power(False) and b._power.value() == 0
     simworld.set_world({})
     assert not Board("host").sensor_power(True)
+
+
+async def test_a_driver_module_missing_on_the_board_is_a_status_not_a_crash():
+    # a deploy cut short can leave a driver's .mpy off the board: the node must keep running
+    s = _sensor("bme280", 0x76)
+    s._driver_ref = ("no_such_driver_module", "BME280")
+    assert s.power_up_ms == 0
+    await s.sample(_agg(s), {})
+    assert "no_such_driver_module" in s.status and s.errors_total == 1 and s.driver is None
