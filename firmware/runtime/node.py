@@ -19,7 +19,6 @@ from mqtt import MQTTException
 from net import Net
 from outbox import Outbox
 from spool import Spool
-from time import ticks_ms
 from watchdog import Watchdog
 
 
@@ -49,7 +48,6 @@ class Node:
         self.link = Link(cfg, self.net, log, self.commands.on_message,
                          self._connected)
         self.store_errors = 0
-        self.started = ticks_ms()
         self.published = 0
         self.cycles = 0
         self._wake = asyncio.Event()
