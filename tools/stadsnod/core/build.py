@@ -23,6 +23,7 @@ from .paths import (
     SOURCE_DIRS,
     TARGETS,
     ToolError,
+    build_target,
     module_dirs,
     unix_target,
     venv_tool,
@@ -63,9 +64,7 @@ def build(targets: list[str] | None = None, quiet: bool = False) -> dict[str, in
     sizes = {}
     if not targets:
         targets = [unix_target(), "esp32", "rp2"]
-    for target in targets:
-        if target == "unix" and unix_target() == "unix32":
-            target = "unix32"  # "unix" means the VM device code runs on
+    for target in map(build_target, targets):
         arch = TARGETS[target]
         out = BUILD / target
         lib = out / "lib"

@@ -98,6 +98,12 @@ def unix_target() -> str:
     return "unix32" if _word_bits(micropython()) == 32 else "unix"
 
 
+def build_target(target: str) -> str:
+    """Where a target's build lives: "unix" (a board file's target for the simulated board)
+    means the VM that device code runs on here."""
+    return unix_target() if target == "unix" else target
+
+
 def mosquitto() -> str:
     for cand in (shutil.which("mosquitto"), "/usr/sbin/mosquitto"):
         if cand and os.path.exists(cand):

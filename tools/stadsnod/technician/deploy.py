@@ -10,13 +10,12 @@ from pathlib import Path
 
 from ..core.boards import check, load_board
 from ..core.build import build
-from ..core.paths import BUILD, ToolError, unix_target
+from ..core.paths import BUILD, ToolError, build_target
 
 
 def firmware_files(board: dict) -> dict[str, Path]:
     """Board path -> local file: boot.py, main.py, and lib/*.mpy without other boards' files."""
-    target = unix_target() if board["target"] == "unix" else board["target"]
-    out_dir = BUILD / target
+    out_dir = BUILD / build_target(board["target"])
     files = {name: out_dir / name for name in ("boot.py", "main.py")}
     for f in sorted((out_dir / "lib").glob("*.mpy")):
         stem = f.stem
