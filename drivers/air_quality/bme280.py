@@ -34,6 +34,36 @@ def _cdiv(a, b):
     return q if (a < 0) == (b < 0) else -q
 
 
+def _sq_shr(a, s):
+    """(a * a) >> s without forming a * a (a 32-bit C intermediate that overflows a 31-bit
+    small int): with a = h * 64 + l, a * a = h*h * 2**12 + h*l * 2**7 + l*l."""
+    a = -a if a < 0 else a
+    h = a >> 6
+    lo = a & 63
+    rest = (h * lo << 7) + lo * lo
+    if s <= 12:
+        return ((h * h) << (12 - s)) + (rest >> s)
+    k = s - 12
+    hh = h * h
+    return (hh >> k) + ((((hh & ((1 << k) - 1)) << 12) + rest) >> s)
+
+
+def _mul_shr(a, b, s):
+    """(a * b) >> s without forming a * b, for |a| < 2**16. s < 8: b = bh * 2**s + bl. s >= 8:
+    a * b = x * 2**8 + y with x = a * (b >> 8), y = a * (b & 255), and x split at 2**(s-8)."""
+    if s < 8:
+        return a * (b >> s) + ((a * (b & ((1 << s) - 1))) >> s)
+    x = a * (b >> 8)
+    k = s - 8
+    return (x >> k) + ((((x & ((1 << k) - 1)) << 8) + a * (b & 255)) >> s)
+
+
+def _mul_div(p, m, d):
+    """p * m // d for p >= 0, d > 0 without forming p * m (quotient and remainder)."""
+    q = p // d
+    return q * m + (p - q * d) * m // d
+
+
 def _code(table, value, what):
     for i, v in enumerate(table):
         if v == value:
@@ -157,7 +187,7 @@ class BME280:
         self._write_u8(_REG_CTRL_MEAS, self._ctrl_meas(_MODE_FORCED))
 
     def read(self):
-        """The data registers in one burst; compensation waits for the getters."""
+        """The data registers in one burst; compensation waits for x100."""
         self._read_into(_REG_DATA, self._data)
         d = self._data
         adc_p = (d[0] << 12) | (d[1] << 4) | (d[2] >> 4)
@@ -170,28 +200,31 @@ class BME280:
             adc_h = (d[6] << 8) | d[7]
             self.adc_h = adc_h if adc_h != _HUM_SKIPPED else None
 
-    @property
-    def temperature(self):
-        """Cel"""
-        return None if self.adc_t is None else self.compensate_t(self.adc_t) / 100
-
-    @property
-    def pressure(self):
-        """Pa"""
-        if self.adc_p is None:
+    # -- values. x100 is what the node reads: hundredths of the record's unit as a small int,
+    # so a read on a 32-bit board allocates nothing; the float properties are for people.
+    def x100(self, name):
+        """The record's newest value in hundredths of its unit (Cel, Pa, %RH), or None."""
+        if self.adc_t is None:
             return None
-        self.compensate_t(self.adc_t)
-        return self.compensate_p(self.adc_p) / 256
+        t = self.compensate_t(self.adc_t)  # also sets t_fine for P and H
+        if name == "temperature":
+            return t
+        if name == "pressure":
+            return None if self.adc_p is None else self.compensate_p(self.adc_p) * 100
+        if name == "humidity" and self.adc_h is not None:
+            return (self.compensate_h(self.adc_h) * 100 + 512) >> 10
+        return None
 
-    @property
-    def humidity(self):
-        """%RH"""
-        if self.adc_h is None:
-            return None
-        self.compensate_t(self.adc_t)
-        return self.compensate_h(self.adc_h) / 1024
+    def _real(self, name):
+        v = self.x100(name)
+        return None if v is None else v / 100
 
-    # -- Bosch's integer compensation (datasheet 8.2), C semantics kept
+    temperature = property(lambda self: self._real("temperature"))  # Cel
+    pressure = property(lambda self: self._real("pressure"))  # Pa
+    humidity = property(lambda self: self._real("humidity"))  # %RH
+
+    # -- Bosch's 32-bit integer compensation (datasheet 8.2), C semantics kept, rearranged
+    # where a 32-bit C intermediate would not fit a 31-bit small int (same integers out).
     def compensate_t(self, adc_t):
         """Returns 0.01 Cel units; sets t_fine for P and H."""
         t1 = self.T1
@@ -202,25 +235,36 @@ class BME280:
         return (self.t_fine * 5 + 128) >> 8
 
     def compensate_p(self, adc_p):
-        """Returns Pa in Q24.8 (64-bit path)."""
-        var1 = self.t_fine - 128000
-        var2 = var1 * var1 * self.P6
-        var2 = var2 + ((var1 * self.P5) << 17)
-        var2 = var2 + (self.P4 << 35)
-        var1 = ((var1 * var1 * self.P3) >> 8) + ((var1 * self.P2) << 12)
-        var1 = (((1 << 47) + var1) * self.P1) >> 33
+        """Returns Pa (resolution 1 Pa), Bosch's 32-bit path."""
+        var1 = (self.t_fine >> 1) - 64000
+        a = var1 >> 2
+        var2 = _sq_shr(a, 11) * self.P6
+        var2 = var2 + ((var1 * self.P5) << 1)
+        var2 = (var2 >> 2) + (self.P4 << 16)
+        var1 = (((self.P3 * _sq_shr(a, 13)) >> 3) + _mul_shr(self.P2, var1, 1)) >> 18
+        var1 = _mul_shr(self.P1, 32768 + var1, 15)
         if var1 == 0:
             return 0  # avoids division by zero, as Bosch's reference does
-        p = 1048576 - adc_p
-        p = _cdiv(((p << 31) - var2) * 3125, var1)
-        var1 = (self.P9 * (p >> 13) * (p >> 13)) >> 25
-        var2 = (self.P8 * p) >> 19
-        return ((p + var1 + var2) >> 8) + (self.P7 << 4)
+        p = (1048576 - adc_p) - (var2 >> 12)
+        # C: p * 3125 in unsigned 32 bits; < 2**31 ? (p * 3125 << 1) / var1 : (p * 3125 / var1)
+        # * 2. Quotient and remainder are taken apart so that p * 6250 is never formed.
+        if 0 <= p <= 687194 and var1 > 0:
+            p = _mul_div(p, 6250, var1)
+        elif 687194 < p <= 1374389 and var1 > 0:
+            p = _mul_div(p, 3125, var1) * 2
+        else:  # a reading no sensor gives: C's wrap-around, in long ints
+            p = (p * 3125) & 0xFFFFFFFF
+            d = var1 & 0xFFFFFFFF
+            p = ((p << 1) & 0xFFFFFFFF) // d if p < 0x80000000 else (p // d) * 2
+        var1 = (self.P9 * _sq_shr(p >> 3, 13)) >> 12
+        var2 = ((p >> 2) * self.P8) >> 13
+        return p + ((var1 + var2 + self.P7) >> 4)
 
     def compensate_h(self, adc_h):
-        """Returns %RH in Q22.10."""
+        """Returns %RH in Q22.10. (adc_h << 14) - (H4 << 20) is formed as one term: both are
+        multiples of 2**14, and the difference fits a small int where each alone may not."""
         v = self.t_fine - 76800
-        a = ((adc_h << 14) - (self.H4 << 20) - self.H5 * v + 16384) >> 15
+        a = (((adc_h - (self.H4 << 6)) << 14) - self.H5 * v + 16384) >> 15
         b = ((((v * self.H6) >> 10) * (((v * self.H3) >> 11) + 32768)) >> 10) + 2097152
         v = a * ((b * self.H2 + 8192) >> 14)
         v = v - (((((v >> 15) * (v >> 15)) >> 7) * self.H1) >> 4)

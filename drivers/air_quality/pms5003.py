@@ -143,6 +143,12 @@ class PMS5003(FrameStream):
     pm25 = property(lambda self: self._w(4))
     pm10 = property(lambda self: self._w(5))
 
+    _RECORDS = {"pm1": 3, "pm25": 4, "pm10": 5}  # the atmospheric words
+
+    def x100(self, name):
+        """The record's newest value in hundredths of ug/m3, a small int, or None."""
+        return self.word(self._RECORDS[name]) * 100 if self._have else None
+
     def counts(self, i):
         """Particles per 0.1 L above 0.3, 0.5, 1.0, 2.5, 5.0, 10 um (i = 0..5)."""
         return self._w(6 + i)

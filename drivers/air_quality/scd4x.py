@@ -121,7 +121,7 @@ class SCD4x:
         self.bus.send(_READ_MEASUREMENT)
 
     def read(self):
-        """The measurement words; conversion waits for the getters (no floats here)."""
+        """The measurement words; conversion waits for x100 (no floats here)."""
         b = self.bus
         b.receive(3)
         co2 = b.word(0)
@@ -132,29 +132,40 @@ class SCD4x:
         self._t = b.word(1)
         self._rh = b.word(2)
 
-    @property
-    def co2(self):
-        return self._co2
+    def x100(self, name):
+        """The record's newest value in hundredths of its unit, a small int (no float on a
+        board). Datasheet 3.6.2: T = -45 + 175 * word / (2**16 - 1) Cel, RH = 100 * word /
+        (2**16 - 1) %RH; 175 * 100 / 65535 = 3500 / 13107 keeps word * 7000 in a small int.
+        Rounded half up."""
+        if self._co2 is None:
+            return None
+        if name == "co2":
+            return self._co2 * 100
+        if name == "temperature":
+            return (7000 * self._t + 13107) // 26214 - 4500
+        if name == "humidity":
+            return (4000 * self._rh + 13107) // 26214
+        return None
 
-    @property
-    def temperature(self):
-        return None if self._t is None else -45 + 175 * self._t / 65535
+    def _real(self, name):
+        v = self.x100(name)
+        return None if v is None else v / 100
 
-    @property
-    def humidity(self):
-        return None if self._rh is None else 100 * self._rh / 65535
+    co2 = property(lambda self: self._co2)  # ppm
+    temperature = property(lambda self: self._real("temperature"))  # Cel
+    humidity = property(lambda self: self._real("humidity"))  # %RH
 
     # -- compensation: ambient pressure may be set while measuring, the rest only when idle
     async def _apply_pressure(self):
         pa = self.ambient_pressure
         if pa is None:
             return
-        hpa = int(pa / 100 + 0.5)
+        hpa = (int(pa) + 50) // 100
         if 700 <= hpa <= 1200 and abs(hpa - self._pressure_hpa) >= 1:
             await self.set_ambient_pressure(hpa * 100)
 
     async def set_ambient_pressure(self, pa):
-        hpa = int(pa / 100 + 0.5)
+        hpa = (int(pa) + 50) // 100
         if not 700 <= hpa <= 1200:
             raise ValueError("ambient pressure %d Pa is outside 70000..120000" % pa)
         await self.bus.command(_SET_AMBIENT_PRESSURE, 1, 1, hpa)

@@ -76,24 +76,36 @@ class SEN5x:
                 raise SensorError("SEN5x at 0x%02x: PM word %d = %d out of range (0..1000 ug/m3)"
                                   % (self.address, i, w[i]))
 
-    def _pm(self, i):
-        w = self._w[i]
-        return None if w == _NO_U16 else w / 10
+    # word index, and hundredths of the unit per count (datasheet 6.1.3: PM / 10 ug/m3,
+    # RH / 100 %RH, T / 200 Cel, VOC and NOx index / 10); T is given back in halves
+    _RECORDS = {"pm1": (0, 10), "pm25": (1, 10), "pm4": (2, 10), "pm10": (3, 10),
+                "humidity": (4, 1), "temperature": (5, 0), "voc_index": (6, 10),
+                "nox_index": (7, 10)}
 
-    def _signed(self, i, scale):
+    def x100(self, name):
+        """The record's newest value in hundredths of its unit, a small int, or None (the
+        part's "no value": NOx in its first seconds, a skipped word)."""
+        i, per = self._RECORDS[name]
         w = self._w[i]
+        if i < 4:
+            return None if w == _NO_U16 else w * per
         if w == _NO_I16:
             return None
-        return (w - 0x10000 if w & 0x8000 else w) / scale
+        w = w - 0x10000 if w & 0x8000 else w
+        return (w + 1) >> 1 if per == 0 else w * per  # T: 1/200 Cel to 1/100, half up
 
-    pm1 = property(lambda self: self._pm(0))
-    pm25 = property(lambda self: self._pm(1))
-    pm4 = property(lambda self: self._pm(2))
-    pm10 = property(lambda self: self._pm(3))
-    humidity = property(lambda self: self._signed(4, 100))
-    temperature = property(lambda self: self._signed(5, 200))
-    voc_index = property(lambda self: self._signed(6, 10))
-    nox_index = property(lambda self: self._signed(7, 10))
+    def _real(self, name):
+        v = self.x100(name)
+        return None if v is None else v / 100
+
+    pm1 = property(lambda self: self._real("pm1"))
+    pm25 = property(lambda self: self._real("pm25"))
+    pm4 = property(lambda self: self._real("pm4"))
+    pm10 = property(lambda self: self._real("pm10"))
+    humidity = property(lambda self: self._real("humidity"))
+    temperature = property(lambda self: self._real("temperature"))
+    voc_index = property(lambda self: self._real("voc_index"))
+    nox_index = property(lambda self: self._real("nox_index"))
 
     async def clean_fan(self):
         if not self.measuring:

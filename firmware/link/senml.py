@@ -38,6 +38,21 @@ def _value(value):
     return ',"v":%d}' % value
 
 
+def x100_text(v):
+    """A value kept in hundredths as its exact decimal: 2153 -> 21.53, 2150 -> 21.5, -5 ->
+    -0.05. No float is made, so a board sends the digits it measured (a float32 21.53 would
+    print 21.53000069)."""
+    sign = "-" if v < 0 else ""
+    v = -v if v < 0 else v
+    whole = v // 100
+    frac = v - whole * 100
+    if not frac:
+        return "%s%d" % (sign, whole)
+    if frac % 10:
+        return "%s%d.%02d" % (sign, whole, frac)
+    return "%s%d.%d" % (sign, whole, frac // 10)
+
+
 class _Pack:
     """Writes records straight into JSON text: no dict per record (this runs every interval
     on a small heap). bt is node time (s, ms) (link/clock.py), written as absolute Unix time
@@ -52,7 +67,7 @@ class _Pack:
         self.bt = bt
         self.parts = ["["]
 
-    def add(self, name, unit, value, rel_ms=0):
+    def add(self, name, unit, value, rel_ms=0, in_x100=False):
         if not valid_name(self.bn + name):
             raise ValueError("invalid SenML name: %s" % (self.bn + name))
         p = self.parts
@@ -67,7 +82,10 @@ class _Pack:
             p.append(',"u":"%s"' % unit)
         if rel_ms:
             p.append(',"t":%s' % ms_text(rel_ms))
-        p.append(_value(value))
+        if in_x100 and not isinstance(value, bool):
+            p.append(',"v":%s}' % x100_text(value))
+        else:
+            p.append(_value(value))
 
     def text(self):
         if len(self.parts) == 1:
@@ -76,15 +94,16 @@ class _Pack:
         return "".join(self.parts)
 
 
-def encode(bn, records, bt=None):
-    """records: iterable of (name, unit, value); value is a number, bool or str.
+def encode(bn, records, bt=None, in_x100=False):
+    """records: iterable of (name, unit, value); value is a number, bool or str (numbers in
+    hundredths with in_x100, as drivers give them).
 
     The first record carries bn (and bt when the clock is synchronised). Without a synchronised
     clock no time is sent at all, which RFC 8428 reads as "roughly now".
     """
     pack = _Pack(bn, bt)
     for name, unit, value in records:
-        pack.add(name, unit, value)
+        pack.add(name, unit, value, 0, in_x100)
     return pack.text()
 
 
@@ -92,12 +111,13 @@ def encode_readings(bn, readings):
     """Several stored readings in one pack: readings = [(seq, t, records)], all with a time
     (node time (s, ms)) or all without. Each reading starts with its `seq` record, the sequence
     number consumers de-duplicate by (QoS 1 may deliver a pack twice); later readings carry
-    their time relative to the pack's bt."""
+    their time relative to the pack's bt. Record values are hundredths (ints, as stored) or
+    booleans."""
     bt = readings[0][1]
     pack = _Pack(bn, bt)
     for seq, t, records in readings:
         rel = 0 if bt is None else (t[0] - bt[0]) * 1000 + t[1] - bt[1]
         pack.add("seq", None, seq, rel)
         for name, unit, value in records:
-            pack.add(name, unit, value, rel)
+            pack.add(name, unit, value, rel, True)
     return pack.text()

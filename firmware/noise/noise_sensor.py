@@ -59,7 +59,8 @@ class NoiseSensor(SensorBase):
             await asyncio.sleep_ms(0)
 
     async def sample(self, agg, latest):
-        """A one-second measurement (the self-test's): LAeq into `latest`."""
+        """A one-second measurement (the self-test's): LAeq into `latest` (in hundredths, as
+        every value there)."""
         self.new_interval()
         self.meter.interval()
         try:
@@ -72,7 +73,7 @@ class NoiseSensor(SensorBase):
         r = self.meter.interval()
         if r and self.status == "ok":
             for name, value in r:
-                latest[name] = value
+                latest[name] = int(round(value * 100))
 
     def _check(self):
         if self.blocks and self.meter.silent * 10 > self.blocks * 9:

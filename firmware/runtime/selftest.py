@@ -40,7 +40,7 @@ async def _checks(out):
         if s.status == "warming up":
             say("sensor " + s.id, True, "present, warming up")
         else:
-            values = ", ".join("%s %.1f" % (n, latest[n]) for n, _u in s.records if n in latest)
+            values = ", ".join("%s %.1f" % (n, latest[n] / 100) for n, _u in s.records if n in latest)
             say("sensor " + s.id, s.status == "ok", values if s.status == "ok" else s.status)
     net = Net(cfg["wifi"]["ssid"], cfg["wifi"]["psk"], log)
     try:

@@ -5,6 +5,14 @@
 from aggregate import Aggregator
 
 
+def x100(value):
+    """A listening sensor's value (dB, a count, a share, a flag) in hundredths: the unit every
+    record has in a reading. Once per interval, so a float here costs nothing that matters."""
+    if isinstance(value, int):  # bool is an int: True -> 100
+        return value * 100
+    return int(round(value * 100))
+
+
 class Interval:
     def __init__(self, sensors):
         self.sensors = sensors
@@ -21,7 +29,8 @@ class Interval:
         self.index = {n[0]: i for i, n in enumerate(self.names)}
 
     def close(self):
-        """[(record index, value)] of the interval that ends now; starts the next one."""
+        """[(record index, value in hundredths)] of the interval that ends now; starts the
+        next one."""
         values = []
         index = self.index
         for name in self.agg.names:
@@ -31,11 +40,11 @@ class Interval:
         for s in self.sensors:  # levels and counts of the interval, not means of samples
             for name, value in s.interval_values():
                 if name in index:
-                    values.append((index[name], value))
+                    values.append((index[name], x100(value)))
         for s in self.sensors:
             q = s.quality()
             if q is not None:
-                values.append((index["quality/" + s.id], q))
+                values.append((index["quality/" + s.id], x100(q)))
             s.new_interval()
         self.agg.reset()
         return values

@@ -8,12 +8,13 @@ from sensor_base import SensorBase
 from sensor_error import SensorError
 
 
-def check_range(driver, name, value):
-    """None, or why `value` is outside what the part can measure (its datasheet range)."""
+def check_range(driver, name, x100):
+    """None, or why a value (in hundredths) is outside what the part can measure (its
+    datasheet range, in whole units)."""
     ranges = getattr(driver, "RANGES", None)
     r = ranges.get(name) if ranges else None
-    if r and not r[0] <= value <= r[1]:
-        return "%s %s out of range (%s..%s)" % (name, value, r[0], r[1])
+    if r and not r[0] * 100 <= x100 <= r[1] * 100:
+        return "%s %s out of range (%s..%s)" % (name, x100 / 100, r[0], r[1])
     return None
 
 
@@ -68,8 +69,8 @@ class Sensor(SensorBase):
     async def sample(self, agg, latest):
         """One reading into the aggregator. On a driver or bus error: record why, and open and
         start the driver again next time (a sensor unplugged and put back needs its setup).
-        `latest` holds the node's newest values; drivers that compensate (SCD4x with a
-        barometer's pressure) read from it."""
+        `latest` holds the node's newest values (hundredths); drivers that compensate (SCD4x
+        with a barometer's pressure) read from it."""
         try:
             if self.driver is None:
                 d = self._open()
@@ -79,7 +80,8 @@ class Sensor(SensorBase):
                 self.log.info("sensor", "%s ready" % self.id)
             d = self.driver
             if hasattr(d, "ambient_pressure"):
-                d.ambient_pressure = latest.get("pressure")
+                p = latest.get("pressure")
+                d.ambient_pressure = None if p is None else p // 100
             await d.measure()
         except (SensorError, ValueError, ImportError) as e:  # ValueError: a board/bus mismatch
             self._failed(str(e))
@@ -88,8 +90,9 @@ class Sensor(SensorBase):
             self.warming += 1
             self.status = "warming up"
             return
+        # values are hundredths of their unit in small ints (x100): nothing is allocated
         for name, _unit in self.records:
-            value = getattr(d, name)
+            value = d.x100(name)
             if value is None:
                 continue  # "no value yet" (SEN5x NOx after start, BMP280 humidity)
             why = check_range(d, name, value)
@@ -99,7 +102,7 @@ class Sensor(SensorBase):
                 return
             latest[name] = value
         for name, _unit in self.publish:
-            value = getattr(d, name)
+            value = d.x100(name)
             if value is not None:
                 agg.add(name, value)
         self.good += 1

@@ -22,18 +22,18 @@ _OLD_EPOCH = 1704067200  # clock.EPOCH, for old Unix stamps
 
 
 def encode(kind, s, ms, boot, values):
-    """values: [(index, value)] with value a number; kept to 0.01."""
+    """values: [(index, value)], each value an int in hundredths of its unit."""
     out = bytearray(_HEAD_LEN + 5 * len(values))
     struct.pack_into(_HEAD, out, 0, kind, s, ms, boot, len(values))
     o = _HEAD_LEN
     for idx, v in values:
-        struct.pack_into(">Bi", out, o, idx, int(round(v * 100)))
+        struct.pack_into(">Bi", out, o, idx, v)
         o += 5
     return out
 
 
 def decode(payload):
-    """(kind, s, ms, boot, [(index, value)])"""
+    """(kind, s, ms, boot, [(index, value in hundredths)])"""
     if len(payload) < 1:
         raise ValueError("empty reading")
     if payload[0] in (_OLD_UNIX, _OLD_MONO):
@@ -50,7 +50,7 @@ def _values(payload, start, n):
     values = []
     for i in range(n):
         idx, v = struct.unpack_from(">Bi", payload, start + 5 * i)
-        values.append((idx, v / 100))
+        values.append((idx, v))
     return values
 
 

@@ -102,6 +102,17 @@ def test_senml_times_are_exact_to_the_millisecond():
     assert unix_text(-1, 999) == "1704067199.999" and unix_text(0, 7) == "1704067200.007"
 
 
+def test_stored_values_go_out_as_the_decimals_measured():
+    # a reading keeps hundredths; on a float32 board 2153 / 100 would print 21.53000069
+    cases = ((2153, "21.53"), (2150, "21.5"), (2100, "21"), (-5, "-0.05"), (-2150, "-21.5"),
+             (0, "0"), (10065600, "100656"), (7, "0.07"))
+    for x100, text in cases:
+        assert senml.x100_text(x100) == text, (x100, senml.x100_text(x100))
+    rows = [(1, None, [("temperature", "Cel", 2153), ("presence", None, True)])]
+    pack = json.loads(senml.encode_readings("x:", rows))
+    assert pack[1]["v"] == 21.53 and pack[2]["vb"] is True and pack[0]["v"] == 1, pack
+
+
 def test_senml_rejects_bad_names_and_relative_base_time():
     for name in ("bad name", "_x", "a\"b"):
         try:

@@ -58,7 +58,7 @@ T0 = 1795790341 - 1704067200  # node time (seconds since clock.EPOCH) of Unix 17
 
 
 def _unix(i, t=T0):
-    return reading.encode(reading.UNIX, t + i, 0, BOOT, [(0, 20.0 + i), (1, 1.0)])
+    return reading.encode(reading.UNIX, t + i, 0, BOOT, [(0, 2000 + 100 * i), (1, 100)])
 
 
 def _mono(ms, boot, value):
@@ -104,29 +104,29 @@ def test_readings_of_this_boot_wait_for_the_clock_then_go_restamped():
     ob, folder = _outbox(hold_s=120)
     c = ob.clock
     c.mono = 5000
-    ob.put(_mono(5250, BOOT, 21.5))
+    ob.put(_mono(5250, BOOT, 2150))
     c.mono = 60000
     assert ob.take() is None  # held: the clock may come
     c.set(T0)  # at mono 60000
     pack = ob.take()
     seq, t, records = pack[0]
     assert t == (T0 - 55, 250), t  # stamped where it was taken, 54.75 s before the sync
-    assert records == [("temperature", "Cel", 21.5)]
+    assert records == [("temperature", "Cel", 2150)]  # hundredths, as stored
     _rmtree(folder)
 
 
 def test_after_the_hold_a_reading_goes_without_time_and_a_pack_never_mixes():
     ob, folder = _outbox(hold_s=10)
     c = ob.clock
-    ob.put(_mono(100, BOOT, 1.0))
-    ob.put(_mono(200, BOOT - 1, 2.0))  # an earlier boot
+    ob.put(_mono(100, BOOT, 100))
+    ob.put(_mono(200, BOOT - 1, 200))  # an earlier boot
     ob.fresh = None  # the backlog path, not fresh-first
     c.mono = 10001
     pack = ob.take()
     assert [e[1] for e in pack] == [None, None]
     ob.sent()
     c.set(T0)
-    ob.put(_mono(300, BOOT - 1, 3.0))  # never saw a clock
+    ob.put(_mono(300, BOOT - 1, 300))  # never saw a clock
     ob.put(_unix(0))
     ob.fresh = None  # the backlog path, not fresh-first
     pack = ob.take()

@@ -54,8 +54,9 @@ async def test_barometer_pressure_reaches_the_scd4x():
     agg, latest = _agg(b, c), {}
     await b.sample(agg, latest)
     await c.sample(agg, latest)
-    assert abs(latest["pressure"] - 98700) < 3 and scd.pressure_hpa == 987
-    assert agg.mean("co2") == 700 and agg.samples("temperature") == 1  # BME280's only
+    # values in the node are hundredths of their unit
+    assert abs(latest["pressure"] - 9870000) <= 400 and scd.pressure_hpa == 987
+    assert agg.mean("co2") == 70000 and agg.samples("temperature") == 1  # BME280's only
     assert c.status == "ok" and c.quality() == 1.0
 
 
@@ -102,7 +103,7 @@ async def test_pms5003_on_the_board_uart():
     s = _sensor("pms5003", warmup_s=0)
     agg = _agg(s)
     await s.sample(agg, {})
-    assert s.status == "ok" and agg.mean("pm25") == 6 and agg.mean("pm10") == 9
+    assert s.status == "ok" and agg.mean("pm25") == 600 and agg.mean("pm10") == 900
     assert [n for n, _u in s.publish] == ["pm1", "pm25", "pm10"]
 
 
@@ -131,3 +132,23 @@ async def test_a_driver_module_missing_on_the_board_is_a_status_not_a_crash():
     assert s.power_up_ms == 0
     await s.sample(_agg(s), {})
     assert "no_such_driver_module" in s.status and s.errors_total == 1 and s.driver is None
+
+
+def test_an_interval_of_pressure_sums_past_a_small_int_without_allocating():
+    # 900 one-second samples of 110 kPa in hundredths add up to 9.9e9, past a board's 31-bit
+    # small ints (2**30 - 1 = 1,073,741,823): the aggregator carries instead of boxing
+    import gc
+
+    agg = Aggregator(["pressure", "temperature"])
+    agg.add("pressure", 11000000)
+    agg.add("temperature", -4000)
+    gc.collect()
+    before = gc.mem_alloc()
+    for i in range(899):
+        agg.add("pressure", 11000000 - (i & 1))
+        agg.add("temperature", -4000 + (i & 1))
+    assert gc.mem_alloc() == before, gc.mem_alloc() - before
+    assert agg.total("pressure") == 900 * 11000000 - 449, agg.total("pressure")
+    # exact means 10999999.5011 and -3999.5011, rounded to the nearest hundredth
+    assert agg.mean("pressure") == 11000000, agg.mean("pressure")
+    assert agg.mean("temperature") == -4000, agg.mean("temperature")

@@ -29,7 +29,7 @@ def test_readings_leave_in_order_and_only_when_acknowledged():
     assert [b[0] for b in batch] == [4, 5, 6, 7, 8, 9] and len(sp) == 7
     sp.ack(batch[-1][3], 6)
     assert [b[0] for b in sp.peek(9)] == [10]
-    assert reading.decode(batch[0][2])[4] == [(0, 20.03), (1, 3.0)]
+    assert reading.decode(batch[0][2])[4] == [(0, 2003), (1, 300)]
 
 
 def test_restart_keeps_position_and_sequence():

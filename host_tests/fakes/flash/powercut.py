@@ -9,7 +9,7 @@ NAMES = [["temperature", "Cel"], ["pm25", "ug/m3"]]
 
 
 def payload(i):
-    return bytes(reading.encode(reading.UNIX, 96000000 + i, 0, 1, [(0, 20 + i / 100), (1, i)]))
+    return bytes(reading.encode(reading.UNIX, 96000000 + i, 0, 1, [(0, 2000 + i), (1, 100 * i)]))
 
 
 def _drain(sp, delivered):

@@ -1,6 +1,6 @@
 # Runs on the MicroPython unix port with the fakes: per driver, the GC heap the driver holds
 # once started, and the heap one read cycle allocates (bus transfers, CRC/checksum checks and
-# decoding into raw fields; value getters are outside it, as each returns a new float).
+# decoding into raw fields) with and without the x100 value getters the node calls after it.
 # The fake buses' own allocation is measured separately and taken off (machine.fake_alloc):
 # a board's I2C and UART allocate nothing. Prints "driver held per_read" lines.
 import asyncio
@@ -53,7 +53,7 @@ def per_read(d, prepare, wait_ms, names=()):
             else:
                 assert d.poll(), "no frame"
             for n in names:
-                getattr(d, n)
+                d.x100(n)
             spent = (gc.mem_alloc() - a) - (machine.fake_alloc() - f)
         finally:
             gc.enable()

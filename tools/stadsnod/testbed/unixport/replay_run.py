@@ -126,18 +126,24 @@ class Replay:
         print("error: " + msg, file=sys.stderr)
 
     def emit(self, driver, where):
+        """The driver's values as the node takes them (x100: hundredths in small ints)."""
         records = []
         for name, unit in self.publish:
-            value = getattr(driver, name)
+            if hasattr(driver, "x100"):
+                value = driver.x100(name)
+            else:  # the LD2410's report fields, which no node publishes
+                value = getattr(driver, name)
+                if value is not None and not isinstance(value, bool):
+                    value = int(round(value * 100))
             if value is None:
                 continue
             why = polled.check_range(driver, name, value)
             if why:
                 self.error("%s: %s" % (where, why))
                 return
-            records.append((name, unit, value if isinstance(value, bool) else round(value, 2)))
+            records.append((name, unit, value))
         if records:
-            print(senml.encode(self.bn, records, None))
+            print(senml.encode(self.bn, records, None, True))
         else:
             print("note: %s: no values yet (the sensor marks them not available)" % where,
                   file=sys.stderr)
