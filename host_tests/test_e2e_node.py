@@ -262,3 +262,18 @@ def test_a_production_broker_serves_nodes_on_another_address(make_node, demo_pki
             assert f"listener {b.port} 0.0.0.0" in conf
         finally:
             p.stop()
+
+
+def test_a_node_runs_from_a_romfs_image(make_node, platform):
+    """The build as a ROMFS image (mpremote's builder), mounted at /rom and imported in place,
+    as a board with a ROM partition runs it (the bench measures what that saves)."""
+    from stadsnod.core.build import romfs_image
+    from stadsnod.core.paths import unix_target
+
+    node = make_node("aq-0010", world=fixed_world())
+    node.romfs = romfs_image(unix_target())
+    node.start()
+    msgs = platform.wait_for(lambda m: m.topic == "stadsnod/aq-0010/data", timeout=25)
+    values = {r["n"].rsplit(":", 1)[1]: r["value"] for r in resolve(msgs[0].payload)}
+    # the build's lib/ is not on the node's path: every firmware module came from /rom
+    assert abs(values["temperature"] - 21.5) <= 0.02 and node.alive()

@@ -136,3 +136,22 @@ def _compile(mpy_cross: str, src: Path, dst: Path, arch: str | None) -> bool:
     if r.returncode:
         raise ToolError(f"mpy-cross failed on {src.relative_to(ROOT)} ({arch}):\n{r.stderr}")
     return True
+
+
+def romfs_image(target: str) -> Path:
+    """build/<target>.romfs: the target's lib/ as a ROMFS image (MicroPython's read-only,
+    memory-mapped filesystem; mpremote's builder). A board with a ROM partition imports
+    `.mpy` from it in place: bytecode and constants stay in flash instead of the heap."""
+    import contextlib
+    import io
+
+    from mpremote.romfs import make_romfs
+
+    lib = BUILD / target / "lib"
+    if not lib.is_dir():
+        raise ToolError(f"{lib} is missing: run `stadsnod build` first")
+    out = BUILD / f"{target}.romfs"
+    with contextlib.redirect_stdout(io.StringIO()):  # it lists every file it adds
+        image = make_romfs(str(lib), mpy_cross=False)
+    out.write_bytes(image)
+    return out

@@ -11,6 +11,9 @@ from .paths import ToolError
 def _build_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("target", nargs="*", choices=["unix", "esp32", "rp2", []])
     p.add_argument("--board", help="check this board (name or file) and build for its target")
+    p.add_argument("--romfs", action="store_true",
+                   help="also write build/<target>.romfs, the modules as a ROMFS image for a "
+                        "board firmware with a ROM partition (mpremote romfs deploy FILE)")
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -26,7 +29,14 @@ def _build(args: argparse.Namespace) -> int:
                             + "\n  ".join(problems))
         targets = [board["target"]]
         print(f"board {board['name']} ({board['title']}): target {board['target']}")
-    build(targets)
+    sizes = build(targets)
+    if args.romfs:
+        from .build import romfs_image
+
+        for target in sizes:
+            image = romfs_image(target)
+            print(f"{image}: {image.stat().st_size} bytes (deploy with `mpremote romfs deploy "
+                  f"{image}` to a firmware built with MICROPY_VFS_ROM)")
     return 0
 
 

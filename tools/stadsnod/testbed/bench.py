@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 import time
+from pathlib import Path
 
 from ..analysis.replay import RUNNER
 from ..core.build import build
@@ -20,13 +21,15 @@ def _progress(msg: str) -> None:
     print(f"bench: {msg}", file=sys.stderr, flush=True)
 
 
-def heap_run(cycles: int = 120) -> dict[str, float]:
+def heap_run(cycles: int = 120, romfs: Path | None = None) -> dict[str, float]:
     """One node at the simulated heap (DEFAULT_HEAP) for `cycles` publish cycles; heap figures
-    come from the node's own /health reports (measured inside the node after a collection)."""
+    come from the node's own /health reports (measured inside the node after a collection).
+    With `romfs` (an image of the build) the node imports its modules from it in place."""
     interval = 0.1
     with Deployment(RUN / "bench") as dep:
         node = dep.add_node("bench-0001", heap=DEFAULT_HEAP, interval_s=interval, every_s=0.05,
                             health_s=1)
+        node.romfs = romfs
         node.config["ntp"]["resync_s"] = 2  # resyncs during the run, for clock_error_ms_max
         node.prepare()
         started = time.time()  # same clock as the platform's arrival stamps

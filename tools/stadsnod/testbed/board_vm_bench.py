@@ -10,8 +10,8 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from ..core.build import build
-from ..core.paths import board_vm
+from ..core.build import build, romfs_image
+from ..core.paths import board_vm, unix_target
 
 
 def _progress(msg: str) -> None:
@@ -35,7 +35,7 @@ def on_vm(vm: str) -> Iterator[None]:
 def run_board_vm_bench(cycles: int) -> bool:
     """Prints the 32-bit figures; False (and says why) when there is no board VM here."""
     from .bench import driver_figures, heap_run, noise_figures
-    from .budget import fakes_bytes, run_budget
+    from .budget import fakes_bytes, romfs_heap_bytes, run_budget
 
     vm = board_vm()
     if vm is None:
@@ -58,4 +58,16 @@ def run_board_vm_bench(cycles: int) -> bool:
         fakes = fakes_bytes({"sensors": [{"driver": "bme280"}]})
         print(f"node_heap_peak_bytes_32: {r['peak'] - fakes} bytes")
         print(f"node_heap_steady_bytes_32: {r['steady'] - fakes} bytes", flush=True)
+        # The same node importing its modules from a ROMFS image (in place, as from a board's
+        # ROM partition): bytecode and constants stay out of the heap.
+        image = romfs_image(unix_target())
+        print(f"romfs_image_bytes: {image.stat().st_size} bytes", flush=True)
+        _progress("the bench node on the board VM, modules in ROMFS")
+        r = heap_run(cycles, romfs=image)
+        off = fakes + romfs_heap_bytes(image)
+        print(f"node_heap_peak_bytes_32_romfs: {r['peak'] - off} bytes")
+        print(f"node_heap_steady_bytes_32_romfs: {r['steady'] - off} bytes", flush=True)
+        for key, b in run_budget(romfs=image).items():
+            print(f"heap_headroom_bytes_{key.split(':')[0]}_romfs: {b['headroom']} bytes",
+                  flush=True)
     return True

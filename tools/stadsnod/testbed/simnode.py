@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core.paths import BUILD, micropypath, micropython, unix_target
+from ..core.paths import BUILD, micropypath, micropython, unix_lib, unix_target
 from .worlds import DEFAULT_HEAP
 
 # How a simulated node ends a boot (host_tests/fakes/simworld.py) and the machine.reset_cause()
@@ -53,6 +53,9 @@ class SimNode:
     heap: str = DEFAULT_HEAP
     proc: subprocess.Popen | None = field(default=None, repr=False)
     resets: list[int] = field(default_factory=list)  # reset causes of the reboots so far
+    # a ROMFS image of the build (core/build.romfs_image): the node imports its modules from it
+    # in place, as a board with a ROM partition does, instead of loading them into the heap
+    romfs: Path | None = None
 
     def prepare(self) -> SimNode:
         (self.dir / "sim").mkdir(parents=True, exist_ok=True)
@@ -74,14 +77,21 @@ class SimNode:
     def _launch(self, cause: int | None) -> None:
         # The node's own lib/ comes before the build, as /lib does on a board's flash: what is
         # deployed there (a board definition, say) is what the node runs.
-        env = dict(os.environ, MICROPYPATH=micropypath(self.dir / "lib"),
-                   STADSNOD_SIM=str(self.dir / "sim.json"))
+        path = micropypath(self.dir / "lib")
+        mount = ""
+        if self.romfs is not None:
+            # the image is read into the heap here (a board maps its flash partition instead);
+            # the bench takes its size off (romfs_image_heap_bytes)
+            path = ":".join(p if p != str(unix_lib()) else "/rom" for p in path.split(":"))
+            mount = (f"import vfs\n_f = open('{self.romfs}', 'rb')\n_romfs = _f.read()\n"
+                     "_f.close()\ndel _f\nvfs.mount(vfs.VfsRom(_romfs), '/rom')\n")
+        env = dict(os.environ, MICROPYPATH=path, STADSNOD_SIM=str(self.dir / "sim.json"))
         if cause is not None:
             env["STADSNOD_RESET_CAUSE"] = str(cause)
         (self.dir / "sim" / "wdt").unlink(missing_ok=True)  # a watchdog starts stopped
         boot = BUILD / unix_target()
         # A board runs boot.py then main.py from its filesystem root; so does the simulated one.
-        code = f"exec(open('{boot}/boot.py').read())\nexec(open('{boot}/main.py').read())"
+        code = mount + f"exec(open('{boot}/boot.py').read())\nexec(open('{boot}/main.py').read())"
         self.log = open(self.log_path, "ab")
         heap = self.world.get("heap") or self.heap  # a board's world names its RAM
         self.proc = subprocess.Popen([micropython(), "-X", f"heapsize={heap}", "-c", code],
