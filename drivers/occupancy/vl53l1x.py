@@ -13,6 +13,10 @@ from time import ticks_add, ticks_diff, ticks_ms
 
 ADDRESS = const(0x29)
 MODEL_ID = const(0xEACC)
+_VHV_LOOP_BOUND = const(0x0008)  # VHV_CONFIG__TIMEOUT_MACROP_LOOP_BOUND
+_VHV_INIT = const(0x000B)  # VHV_CONFIG__INIT
+_TIMEOUT_A = const(0x005E)  # RANGE_CONFIG__TIMEOUT_MACROP_A_HI (a 16-bit pair)
+_TIMEOUT_B = const(0x0061)  # RANGE_CONFIG__TIMEOUT_MACROP_B_HI
 _GPIO_HV_MUX_CTRL = const(0x0030)
 _GPIO_TIO_HV_STATUS = const(0x0031)
 _PHASECAL_TIMEOUT = const(0x004B)
@@ -41,6 +45,13 @@ DEFAULT_CONFIG = bytes.fromhex(
 # initial phase SD0/SD1 (short reaches ~1.3 m and shrugs off ambient light; long ~4 m)
 _MODES = {"short": b"\x14\x07\x05\x38\x07\x05\x06\x06",
           "long": b"\x0a\x0f\x0d\xb8\x0f\x0d\x0e\x0e"}
+# timing budget (ms) -> RANGE_CONFIG__TIMEOUT_MACROP_A, _B per distance mode: ST's table in the
+# ultra-lite driver (VL53L1X_SetTimingBudgetInMs); 15 ms exists in short mode only
+_BUDGETS = {"short": {15: (0x001D, 0x0027), 20: (0x0051, 0x006E), 33: (0x00D6, 0x006E),
+                      50: (0x01AE, 0x01E8), 100: (0x02E1, 0x0388), 200: (0x03E1, 0x0496),
+                      500: (0x0591, 0x05C1)},
+            "long": {20: (0x001E, 0x0022), 33: (0x0060, 0x006E), 50: (0x00AD, 0x00C6),
+                     100: (0x01CC, 0x01EA), 200: (0x02D9, 0x02F8), 500: (0x048F, 0x04A4)}}
 # raw RESULT__RANGE_STATUS & 0x1F -> the driver's status; 0 = valid
 _STATUS = b"\xff\xff\xff\x05\x02\x04\x01\x07\x03\x00\xff\xff\x09\x0d\xff\xff\xff\xff\x0a\x06" \
           b"\xff\xff\x0b\x0c"
@@ -58,6 +69,9 @@ class VL53L1X:
         self.status = 0xFF
         self.mm = 0
         self.readings = 0
+        self.mode = None
+        self.budget_ms = 0
+        self.period_ms = 0
 
     # -- registers
     def _read(self, reg, buf):
@@ -88,6 +102,9 @@ class VL53L1X:
         except OSError as e:
             raise SensorError("VL53L1X at 0x%02x: no answer (%s)" % (self.address, e))
 
+    def write16(self, reg, value):
+        self.write_block(reg, bytes((value >> 8, value & 0xFF)))
+
     def write_block(self, reg, data):
         try:
             self.i2c.writeto(self.address, bytes((reg >> 8, reg & 0xFF)) + data)
@@ -95,9 +112,12 @@ class VL53L1X:
             raise SensorError("VL53L1X at 0x%02x: no answer (%s)" % (self.address, e))
 
     # -- set-up
-    async def start(self, distance_mode="short", roi=(8, 16), period_ms=33):
-        """Boot check, identity, the configuration block, one throw-away ranging (as ST's
-        driver does), then the mode, region size and inter-measurement period."""
+    async def start(self, distance_mode="short", roi=(8, 16), period_ms=33, budget_ms=None):
+        """As ST's ultra-lite driver initialises the part: boot check, identity, the
+        configuration block, one warm-up ranging, then the two VHV writes that make later
+        rangings start from the temperature found. Then the mode with its timing budget
+        (default: the longest in ST's table that fits `period_ms`), the region size and the
+        inter-measurement period."""
         deadline = ticks_add(ticks_ms(), 500)
         while not self.read8(_SYSTEM_STATUS) & 1:
             if ticks_diff(deadline, ticks_ms()) <= 0:
@@ -112,19 +132,47 @@ class VL53L1X:
         await self.wait_ready(1000)
         self.clear_interrupt()
         self.stop()
+        self.write8(_VHV_LOOP_BOUND, 0x09)  # two bounds VHV
+        self.write8(_VHV_INIT, 0x00)  # start VHV from the previous temperature
+        if budget_ms is None:
+            table = _BUDGETS.get(distance_mode, _BUDGETS["short"])
+            fits = [ms for ms in table if ms <= period_ms]
+            budget_ms = max(fits) if fits else min(table)
+        self.budget_ms = budget_ms
         self.set_distance_mode(distance_mode)
         self.set_roi(*roi)
         self.set_intermeasurement(period_ms)
 
     def set_distance_mode(self, mode):
+        """Short (~1.3 m, robust in ambient light) or long (~4 m). The timing budget's
+        registers depend on the mode, so the budget is programmed again (as ST's driver does)."""
         regs = _MODES.get(mode)
         if regs is None:
             raise ValueError("VL53L1X: distance mode must be 'short' or 'long'")
+        if self.budget_ms and self.budget_ms not in _BUDGETS[mode]:
+            raise ValueError("VL53L1X: a %d ms timing budget does not exist in %s mode"
+                             % (self.budget_ms, mode))
         for reg, i in ((_PHASECAL_TIMEOUT, 0), (_VCSEL_PERIOD_A, 1), (_VCSEL_PERIOD_B, 2),
                        (_VALID_PHASE_HIGH, 3), (_WOI_SD0, 4), (_WOI_SD0 + 1, 5),
                        (_INITIAL_PHASE_SD0, 6), (_INITIAL_PHASE_SD0 + 1, 7)):
             self.write8(reg, regs[i])
         self.mode = mode
+        if self.budget_ms:
+            self.set_timing_budget(self.budget_ms)
+
+    def set_timing_budget(self, ms):
+        """How long one ranging integrates (ST's table for the current mode); never longer
+        than the inter-measurement period."""
+        pair = _BUDGETS[self.mode].get(ms) if self.mode else None
+        if pair is None:
+            raise ValueError("VL53L1X: timing budget must be one of %s ms in %s mode"
+                             % (sorted(_BUDGETS[self.mode or "short"]), self.mode))
+        if self.period_ms and ms > self.period_ms:
+            raise ValueError("VL53L1X: timing budget %d ms is longer than the %d ms period"
+                             % (ms, self.period_ms))
+        self.write16(_TIMEOUT_A, pair[0])
+        self.write16(_TIMEOUT_B, pair[1])
+        self.budget_ms = ms
 
     def set_roi(self, width, height, centre=None):
         """Region of interest: width x height SPADs (4..16), centred on SPAD `centre`."""
@@ -138,9 +186,14 @@ class VL53L1X:
         self.write8(_ROI_CENTRE, spad)
 
     def set_intermeasurement(self, period_ms):
-        """The ranging period; the chip counts it in its oscillator's ticks (x 1.075)."""
+        """The ranging period, at least the timing budget; the chip counts it in its
+        oscillator's ticks (x 1.075, ST's factor, as 1075 / 1000 in integers)."""
+        if period_ms < self.budget_ms:
+            raise ValueError("VL53L1X: period %d ms is shorter than the %d ms timing budget"
+                             % (period_ms, self.budget_ms))
         osc = self.read16(_OSC_CALIBRATE) & 0x3FF
-        v = int(period_ms * osc * 1.075)
+        v = period_ms * osc * 1075 // 1000
+        self.period_ms = period_ms
         self.write_block(_INTERMEASUREMENT, bytes((v >> 24, (v >> 16) & 0xFF, (v >> 8) & 0xFF,
                                                    v & 0xFF)))
 

@@ -14,6 +14,7 @@ import pir
 import vl53l1x
 from devtest import raises_async
 from people_counter import Counter
+from sensor_error import SensorError
 
 
 class _Level:
@@ -109,18 +110,90 @@ def _tof(crossings=(), noise=False, time_scale=1.0, addr=0x29):
     return dev, vl53l1x.VL53L1X(machine.I2C(0), addr)
 
 
+# ST's published power-on configuration (ultra-lite driver STSW-IMG009,
+# VL51L1X_DEFAULT_CONFIGURATION), registers 0x2D..0x87, eight to a row from 0x2D
+ST_DEFAULT_CONFIGURATION = (
+    0x00, 0x00, 0x00, 0x01, 0x02, 0x00, 0x02, 0x08,  # 0x2D
+    0x00, 0x08, 0x10, 0x01, 0x01, 0x00, 0x00, 0x00,  # 0x35
+    0x00, 0xFF, 0x00, 0x0F, 0x00, 0x00, 0x00, 0x00,  # 0x3D
+    0x00, 0x20, 0x0B, 0x00, 0x00, 0x02, 0x0A, 0x21,  # 0x45
+    0x00, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00, 0xC8,  # 0x4D
+    0x00, 0x00, 0x38, 0xFF, 0x01, 0x00, 0x08, 0x00,  # 0x55
+    0x00, 0x01, 0xCC, 0x0F, 0x01, 0xF1, 0x0D, 0x01,  # 0x5D
+    0x68, 0x00, 0x80, 0x08, 0xB8, 0x00, 0x00, 0x00,  # 0x65
+    0x00, 0x0F, 0x89, 0x00, 0x00, 0x00, 0x00, 0x00,  # 0x6D
+    0x00, 0x00, 0x01, 0x0F, 0x0D, 0x0E, 0x0E, 0x00,  # 0x75
+    0x00, 0x02, 0xC7, 0xFF, 0x9B, 0x00, 0x00, 0x00,  # 0x7D
+    0x01, 0x00, 0x00)  # 0x85..0x87
+
+
 async def test_vl53l1x_start_writes_the_documented_configuration():
     dev, s = _tof()
     await s.start("short", (8, 16), 33)
-    assert dev.blocks[0] == (0x2D, vl53l1x.DEFAULT_CONFIG)  # in one write, before ranging
+    assert dev.blocks[0] == (0x2D, bytes(ST_DEFAULT_CONFIGURATION))  # one write, first
     assert [dev.regs[r] for r in (0x4B, 0x60, 0x63, 0x69, 0x78, 0x79, 0x7A, 0x7B)] == \
         [0x14, 0x07, 0x05, 0x38, 0x07, 0x05, 0x06, 0x06]  # short distance mode
+    assert dev.regs[0x0008] == 0x09 and dev.regs[0x000B] == 0x00  # VHV, after the warm-up
+    # ST's table, short mode, 33 ms: TIMEOUT_MACROP_A = 0x00D6, _B = 0x006E
+    assert [dev.regs[r] for r in (0x5E, 0x5F, 0x61, 0x62)] == [0x00, 0xD6, 0x00, 0x6E]
     assert dev.regs[0x80] == 0xF7  # 8 wide, 16 high: (16 - 1) << 4 | (8 - 1)
     period = (dev.regs[0x6C] << 24) | (dev.regs[0x6D] << 16) | (dev.regs[0x6E] << 8) | \
         dev.regs[0x6F]
     assert period == int(33 * fake_vl53l1x.OSC * 1.075)
-    s.set_distance_mode("long")
+    s.set_distance_mode("long")  # the budget follows the mode: long, 33 ms = 0x0060, 0x006E
     assert [dev.regs[r] for r in (0x4B, 0x60, 0x63, 0x69)] == [0x0A, 0x0F, 0x0D, 0xB8]
+    assert [dev.regs[r] for r in (0x5E, 0x5F, 0x61, 0x62)] == [0x00, 0x60, 0x00, 0x6E]
+    s.start_ranging()
+    await s.wait_ready(200)
+    assert dev.refused is None and dev.budget_ms() == 33
+
+
+async def test_vl53l1x_budget_must_fit_the_period_and_the_mode():
+    dev, s = _tof()
+    await s.start("short", (8, 16), 100, budget_ms=50)
+    assert dev.budget_ms() == 50
+    for call, args, words in ((s.set_timing_budget, (200,), "longer than the 100 ms period"),
+                              (s.set_timing_budget, (40,), "must be one of"),
+                              (s.set_intermeasurement, (20,), "shorter than the 50 ms")):
+        try:
+            call(*args)
+            raise AssertionError("accepted %r" % (args,))
+        except ValueError as e:
+            assert words in str(e), str(e)
+    s.set_timing_budget(15)  # short mode only
+    try:
+        s.set_distance_mode("long")
+        raise AssertionError("long mode accepted a 15 ms budget")
+    except ValueError as e:
+        assert "15 ms" in str(e)
+
+
+async def test_vl53l1x_fake_refuses_a_part_set_up_without_vhv_or_budget():
+    # what a driver that skips ST's steps would meet: no result, and the fake says why
+    dev, s = _tof()
+    await s.start("short", (8, 16), 33)
+    s.write8(0x004B, 0x0A)  # long-mode PHASECAL written without the budget's registers
+    s.start_ranging()
+    assert dev.refused and "timing budget" in dev.refused, dev.refused
+    try:
+        await s.wait_ready(100)
+        raise AssertionError("a result without a timing budget")
+    except SensorError:
+        pass
+    dev2, s2 = _tof(addr=0x30)
+    await s2.start("short", (8, 16), 33)
+    s2.stop()
+    s2.write8(0x0008, 0x00)
+    s2.start_ranging()
+    assert dev2.refused and "VHV" in dev2.refused, dev2.refused
+
+
+async def test_vl53l1x_ranges_at_the_longer_of_budget_and_period():
+    dev, s = _tof()
+    await s.start("short", (8, 16), 200, budget_ms=200)
+    assert abs(dev._period_s() - 0.2) < 1e-6
+    s.set_timing_budget(50)
+    assert abs(dev._period_s() - 0.2) < 0.001  # the period, now the longer
 
 
 async def test_vl53l1x_identity_and_bus_faults():
