@@ -2,7 +2,8 @@
 # modules differ (a hold timer of 2 s to minutes, or none; a blocking time after each pulse;
 # spurious pulses while they settle after power-up: ~1 min HC-SR501, 30 s EKMC), so this driver
 # does its own debouncing, hold time and warm-up: any module then behaves the same. The pin's
-# interrupt only wakes the task (ThreadSafeFlag), which then reads and judges the level.
+# interrupt only sets a flag (ThreadSafeFlag); one long-lived task judges the level at each
+# edge, and wait() ticks with a plain sleep: no task or coroutine is made per tick.
 import asyncio
 
 from time import ticks_diff, ticks_ms
@@ -24,19 +25,36 @@ class PIR:
         self._held_from = None  # when the present period began (hold timer running)
         self._last_motion = None
         self.edges = 0
+        self._watcher = None  # the edge task, started by the first wait()
         cls = type(pin)
         pin.irq(self._isr, cls.IRQ_RISING | cls.IRQ_FALLING)
 
     def _isr(self, _pin):
         self._flag.set()  # nothing else in interrupt context
 
+    def watch(self):
+        """Starts the edge task (once): each edge is judged when it happens."""
+        if self._watcher is None:
+            self._watcher = asyncio.create_task(self._watch_edges())
+
     async def wait(self, timeout_ms):
-        """Until the pin changes or timeout_ms passes; then update()."""
-        try:
-            await asyncio.wait_for_ms(self._flag.wait(), timeout_ms)
-        except asyncio.TimeoutError:
-            pass
+        """One tick: timeout_ms, then update() (the hold timer and debounce run out on ticks).
+        A loop that must not allocate calls watch() once, then sleep_ms and update() itself."""
+        self.watch()
+        await asyncio.sleep_ms(timeout_ms)
         self.update()
+
+    async def _watch_edges(self):
+        while True:
+            await self._flag.wait()  # a coroutine per edge, not per tick
+            self.update()
+
+    def close(self):
+        """Stops the edge task and the pin's interrupt (the sensor is opened again)."""
+        if self._watcher is not None:
+            self._watcher.cancel()
+            self._watcher = None
+        self.pin.irq(None)
 
     @property
     def warming_up(self):

@@ -68,11 +68,13 @@ class PIRSensor(_Listener):
         self.driver = PIR(self.board.bus(self.spec["bus"]), hold_s=o.get("hold_s", 30),
                           warmup_s=o.get("warmup_s", 60), debounce_ms=o.get("debounce_ms", 100),
                           retrigger=o.get("retrigger", True))
+        self.driver.watch()  # edges are judged by the driver's own task as they happen
 
     async def _step(self):
         if self.driver is None:
             await self._open()
-        await self.driver.wait(_TICK_MS)
+        await asyncio.sleep_ms(_TICK_MS)  # a tick: no task or timeout per step
+        self.driver.update()
         self._judge()
 
     def _judge(self):

@@ -39,6 +39,8 @@ class SensorBase:
         if self.status != why:
             self.log.warning("sensor", "%s: %s" % (self.id, why))
         self.status = why
+        if self.driver is not None and hasattr(self.driver, "close"):
+            self.driver.close()  # a driver with a task of its own (the PIR's edge task)
         self.driver = None
 
     def interval_values(self):

@@ -64,19 +64,44 @@ async def test_pir_debounce_hold_and_retrigger():
     assert not p.present
 
 
-async def test_pir_interrupt_wakes_the_task():
-    # the fake pin fires its handler on an edge; wait() returns well before its timeout
+async def test_pir_interrupt_is_judged_at_the_edge_not_the_next_tick():
+    # the fake pin fires its handler on an edge; the edge task judges the level at once,
+    # while the tick (wait) is still sleeping
     src = _Level()
-    p = pir.PIR(_pin(src, 21), hold_s=0, warmup_s=0, debounce_ms=0)
+    p = pir.PIR(_pin(src, 21), hold_s=1, warmup_s=0, debounce_ms=0)
+    seen = []
 
     async def later():
         await asyncio.sleep_ms(30)
         src.v = 1
+        await asyncio.sleep_ms(20)
+        seen.append((p.edges, p.present))
 
     asyncio.create_task(later())
-    t0 = asyncio.ticks()
-    await p.wait(2000)
-    assert asyncio.ticks_diff(asyncio.ticks(), t0) < 1000 and p.edges == 1
+    await p.wait(500)
+    assert seen == [(1, True)], seen
+    p.close()
+
+
+async def test_pir_ticks_allocate_nothing():
+    # 10 Hz ticks for a second as the node runs them (sleep_ms, update): no task, coroutine
+    # or exception per tick (it was a wait_for task and a TimeoutError every 100 ms)
+    import gc
+
+    src = _Level()
+    p = pir.PIR(_pin(src, 22), hold_s=0, warmup_s=0, debounce_ms=0)
+    p.watch()
+    await asyncio.sleep_ms(1)
+    gc.collect()
+    gc.disable()
+    before = gc.mem_alloc()
+    for _ in range(10):
+        await asyncio.sleep_ms(100)
+        p.update()
+    spent = gc.mem_alloc() - before
+    gc.enable()
+    p.close()
+    assert spent == 0, spent
 
 
 async def test_pir_warm_up_pulses_are_ignored():
