@@ -4,6 +4,8 @@
 # of samples in the noise meter's format (firmware/noise/noise_kernel.py): DC removed, two
 # fraction bits, biased positive. Audio never leaves this driver and the meter's ring of one
 # block.
+import asyncio
+
 from micropython import const
 
 from sensor_error import SensorError
@@ -29,16 +31,25 @@ class I2SMicrophone:
         self._blocks = 0
         self._discard = rate * discard_ms // 1000
         self.read_errors = 0
+        self._reader = None  # asyncio.StreamReader over the I2S, made by the first read_async
 
     def read(self, samples):
-        """Fills samples[0:block] (array 'i'); returns the count. Blocks for one block's time."""
+        """Fills samples[0:block] (array 'i'); returns the count. Blocks for one block's time
+        (recordings and the self-test; the node's task uses read_async)."""
         while self._discard > 0:  # the start-up transient: converted (for the DC estimate)
-            self._convert(samples)  # and dropped
+            self._convert(samples, self._fill())  # and dropped
             self._discard -= self.block
-        return self._convert(samples)
+        return self._convert(samples, self._fill())
 
-    def _convert(self, samples):
-        n = self._fill()
+    async def read_async(self, samples):
+        """As read(), waiting for the block through asyncio.StreamReader (MicroPython's
+        non-blocking I2S): the other tasks run while the DMA fills it."""
+        while self._discard > 0:
+            self._convert(samples, await self._fill_async())
+            self._discard -= self.block
+        return self._convert(samples, await self._fill_async())
+
+    def _convert(self, samples, n):
         dc = 0 if self._dc16 is None else self._dc16 >> 4
         total = self._kernel.to_samples(self._slots, 4 * n, samples, dc)
         mean16 = total // n * 128  # total = sum / 8; this order keeps it a small int
@@ -58,6 +69,23 @@ class I2SMicrophone:
         while got < want:
             try:  # a whole block in one read, as blocking I2S reads give; no slice then
                 r = self._i2s.readinto(self._view[got:] if got else self._slots)
+            except OSError as e:
+                self.read_errors += 1
+                raise SensorError("i2s read failed: %s" % e)
+            if not r:
+                self.read_errors += 1
+                raise SensorError("i2s gave no data (microphone unplugged or clock stopped?)")
+            got += r
+        return self.block
+
+    async def _fill_async(self):
+        if self._reader is None:
+            self._reader = asyncio.StreamReader(self._i2s)
+        got = 0
+        want = len(self._slots)
+        while got < want:
+            try:
+                r = await self._reader.readinto(self._view[got:] if got else self._slots)
             except OSError as e:
                 self.read_errors += 1
                 raise SensorError("i2s read failed: %s" % e)

@@ -47,16 +47,20 @@ class NoiseSensor(SensorBase):
         self.blocks += 1
 
     async def run(self, watchdog, agg=None, latest=None):
-        """The node's task for this microphone."""
+        """The node's task for this microphone: each block is waited for through the I2S
+        stream, so the scheduler runs the other tasks while the DMA fills it."""
         while True:
             watchdog.beat(self.id)
             try:
-                self._listen_once()
+                if self.driver is None:
+                    self._open()
+                n = await self.driver.read_async(self.meter.samples)
+                self.meter.process(n)
+                self.blocks += 1
             except (SensorError, ValueError, OSError) as e:
                 self._failed(str(e))
                 await asyncio.sleep_ms(1000)
                 continue
-            await asyncio.sleep_ms(0)
 
     async def sample(self, agg, latest):
         """A one-second measurement (the self-test's): LAeq into `latest` (in hundredths, as

@@ -202,3 +202,41 @@ def test_dma_overrun_is_counted_and_the_scene_moves_on():
     assert i2s.overrun_frames >= 16 * 30, i2s.overrun_frames  # >= 30 ms lost of the 50
     assert dev.n == 160 + i2s.overrun_frames
     machine.I2S.realtime = False
+
+
+def test_the_microphone_waits_for_its_block_without_holding_the_scheduler():
+    # read_async waits through asyncio.StreamReader (the ports' non-blocking I2S): while one
+    # 16 ms block fills, the other tasks run; a blocking readinto would hold them until it
+    # returned (the marks would all come after the read)
+    import asyncio
+
+    machine.I2S.realtime = True
+    try:
+        dev = fake_mic.Device(freq=1000.0, level_db=60.0)
+        machine.I2S.attach(1, dev)
+        i2s = machine.I2S(1, sck=machine.Pin(10), ws=machine.Pin(11), sd=machine.Pin(12),
+                          rate=16000, ibuf=8192)
+        mic = I2SMicrophone(i2s, 16000, 256, discard_ms=0)
+        samples = meter_samples()
+        marks = []
+
+        async def other():
+            while True:
+                marks.append(1)
+                await asyncio.sleep_ms(1)
+
+        async def main():
+            t = asyncio.create_task(other())
+            await asyncio.sleep_ms(0)
+            before = len(marks)
+            n = await mic.read_async(samples)
+            during = len(marks) - before
+            t.cancel()
+            return n, during
+
+        n, during = asyncio.run(main())
+        assert n == 256 and dev.n == 256, (n, dev.n)
+        assert during >= 3, during  # 16 ms of block, a mark every ~1 ms
+        assert mic.read_errors == 0
+    finally:
+        machine.I2S.realtime = False
