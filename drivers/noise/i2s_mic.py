@@ -79,20 +79,32 @@ class I2SMicrophone:
         return self.block
 
     async def _fill_async(self):
-        if self._reader is None:
-            self._reader = asyncio.StreamReader(self._i2s)
+        """A block without holding the scheduler. The first wait goes through
+        asyncio.StreamReader, which puts the I2S into the ports' non-blocking (asyncio) mode;
+        from then on a read returns what the DMA ring holds, and for the frames still missing
+        the task sleeps (sleep_ms allocates nothing; a StreamReader wait costs ~290 B of
+        poller registration each time, and the stream is readable from its first frame)."""
         got = 0
         want = len(self._slots)
         while got < want:
+            buf = self._view[got:] if got else self._slots
             try:
-                r = await self._reader.readinto(self._view[got:] if got else self._slots)
+                if self._reader is None:
+                    self._reader = asyncio.StreamReader(self._i2s)
+                    r = await self._reader.readinto(buf)
+                else:
+                    r = self._i2s.readinto(buf)
             except OSError as e:
                 self.read_errors += 1
                 raise SensorError("i2s read failed: %s" % e)
-            if not r:
+            if r is None:  # nothing in the ring yet
+                r = 0
+            elif not r:
                 self.read_errors += 1
                 raise SensorError("i2s gave no data (microphone unplugged or clock stopped?)")
             got += r
+            if got < want:  # 4 bytes a frame; one ms more so that the frames are there
+                await asyncio.sleep_ms((want - got) * 250 // self.rate + 1)
         return self.block
 
     def deinit(self):

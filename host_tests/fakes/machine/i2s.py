@@ -66,22 +66,26 @@ class I2S(io.IOBase):
     def ioctl(self, req, arg):
         if req == 3:  # MP_STREAM_POLL: readable once a frame is in the ring
             self._nonblocking = True
-            return arg & 1 if not I2S.realtime or self._waiting() > 0 else 0
+            a = _enter()  # the clock model's arithmetic is the fake's, not the driver's
+            try:
+                return arg & 1 if not I2S.realtime or self._waiting() > 0 else 0
+            finally:
+                _leave(a)
         return -1  # no file descriptor, nothing else
 
     def readinto(self, buf):
-        want = len(buf) // self.frame
-        if I2S.realtime:
-            waiting = self._waiting()
-            if self._nonblocking:
-                want = min(want, waiting)
-                if want <= 0:
-                    return None
-            elif want > waiting:
-                time.sleep_us((want - waiting) * 1000000 // self.rate)
-        self._taken += want
         a = _enter()
         try:
+            want = len(buf) // self.frame
+            if I2S.realtime:
+                waiting = self._waiting()
+                if self._nonblocking:
+                    want = min(want, waiting)
+                    if want <= 0:
+                        return None
+                elif want > waiting:
+                    time.sleep_us((want - waiting) * 1000000 // self.rate)
+            self._taken += want
             if not self.source:
                 return 0
             if want * self.frame < len(buf):
