@@ -63,6 +63,13 @@ class I2SMicrophone:
             self._dc16 += (mean16 - self._dc16) // self._blocks
         return n
 
+    def _failed(self, e=None):
+        """The SensorError of a read that raised `e`, or gave nothing (counted)."""
+        self.read_errors += 1
+        if e is not None:
+            return SensorError("i2s read failed: %s" % e)
+        return SensorError("i2s gave no data (microphone unplugged or clock stopped?)")
+
     def _fill(self):
         got = 0
         want = len(self._slots)
@@ -70,11 +77,9 @@ class I2SMicrophone:
             try:  # a whole block in one read, as blocking I2S reads give; no slice then
                 r = self._i2s.readinto(self._view[got:] if got else self._slots)
             except OSError as e:
-                self.read_errors += 1
-                raise SensorError("i2s read failed: %s" % e)
+                raise self._failed(e)
             if not r:
-                self.read_errors += 1
-                raise SensorError("i2s gave no data (microphone unplugged or clock stopped?)")
+                raise self._failed()
             got += r
         return self.block
 
@@ -95,13 +100,11 @@ class I2SMicrophone:
                 else:
                     r = self._i2s.readinto(buf)
             except OSError as e:
-                self.read_errors += 1
-                raise SensorError("i2s read failed: %s" % e)
+                raise self._failed(e)
             if r is None:  # nothing in the ring yet
                 r = 0
             elif not r:
-                self.read_errors += 1
-                raise SensorError("i2s gave no data (microphone unplugged or clock stopped?)")
+                raise self._failed()
             got += r
             if got < want:  # 4 bytes a frame; one ms more so that the frames are there
                 await asyncio.sleep_ms((want - got) * 250 // self.rate + 1)

@@ -39,12 +39,17 @@ class NoiseSensor(SensorBase):
         bus = self.board.bus(self.spec["bus"], rate=self.rate)
         self.driver = I2SMicrophone(bus, self.rate, self.meter.block, self.kernel)
 
-    def _listen_once(self):
+    def _mic(self):
         if self.driver is None:
             self._open()
-        n = self.driver.read(self.meter.samples)
+        return self.driver
+
+    def _heard(self, n):
         self.meter.process(n)
         self.blocks += 1
+
+    def _listen_once(self):
+        self._heard(self._mic().read(self.meter.samples))
 
     async def run(self, watchdog, agg=None, latest=None):
         """The node's task for this microphone: each block is waited for through the I2S
@@ -52,11 +57,7 @@ class NoiseSensor(SensorBase):
         while True:
             watchdog.beat(self.id)
             try:
-                if self.driver is None:
-                    self._open()
-                n = await self.driver.read_async(self.meter.samples)
-                self.meter.process(n)
-                self.blocks += 1
+                self._heard(await self._mic().read_async(self.meter.samples))
             except (SensorError, ValueError, OSError) as e:
                 self._failed(str(e))
                 await asyncio.sleep_ms(1000)

@@ -55,13 +55,14 @@ class I2S(io.IOBase):
 
     def _waiting(self):
         """Frames in the ring now (after dropping what overflowed it)."""
-        late = self._arrived() - self._taken - self.ring_frames
+        arrived = self._arrived()
+        late = arrived - self._taken - self.ring_frames
         if late > 0:  # the ring overflowed while nobody read: those frames are gone
             self.overrun_frames += late
             self._taken += late
             if self.source:
                 self.source.skip(late)
-        return self._arrived() - self._taken
+        return arrived - self._taken
 
     def ioctl(self, req, arg):
         if req == 3:  # MP_STREAM_POLL: readable once a frame is in the ring

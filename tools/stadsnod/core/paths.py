@@ -118,10 +118,11 @@ def unix_lib() -> Path:
     return lib
 
 
-def micropypath(*extra: Path, fakes: bool = True) -> str:
+def micropypath(*extra: Path, fakes: bool = True, firmware: str | None = None) -> str:
     """MICROPYPATH for a simulated node: fakes first (they shadow machine/network), then the
-    built firmware, then the unix port's frozen modules (asyncio lives there)."""
+    firmware (the build's lib/, or `firmware`: a mounted ROMFS, say), then the unix port's
+    frozen modules (asyncio lives there)."""
     parts = [str(BUILD / "fakes")] if fakes else []
     parts += [str(p) for p in extra]
-    parts += [str(unix_lib()), ".frozen"]
+    parts += [firmware or str(unix_lib()), ".frozen"]
     return ":".join(parts)

@@ -128,7 +128,8 @@ def run_bench(cycles: int = 120) -> None:
     for name, value in layout_figures().items():
         print(f"{name}: {value} bytes", flush=True)
     _progress("measuring the drivers against the fakes")
-    # with a board VM here, driver_alloc_per_read_bytes_<driver> is its figure (board_vm_bench)
+    # with a board VM here, driver_alloc_per_read_bytes_<driver> and heap_headroom_bytes_<board>
+    # are its figures (board_vm_bench) and the 64-bit ones get "_64"
     suffix = "_64" if board_vm() is not None else ""
     for name, (held, _per_read, with_getters) in driver_figures().items():
         print(f"driver_heap_bytes_{name}: {held} bytes")
@@ -172,10 +173,9 @@ def run_bench(cycles: int = 120) -> None:
     from .board_vm_bench import run_board_vm_bench
     from .budget import run_budget
 
-    vm32 = board_vm() is not None  # then heap_headroom_bytes_<board> come from the board VM
     for key, b in run_budget().items():
-        print(f"heap_headroom_bytes_{key.split(':')[0]}{'_64' if vm32 else ''}: "
-              f"{b['headroom']} bytes", flush=True)
+        print(f"heap_headroom_bytes_{key.split(':')[0]}{suffix}: {b['headroom']} bytes",
+              flush=True)
     _progress(f"starting broker and one simulated node at heapsize={DEFAULT_HEAP}")
     r = heap_run(cycles)
     print(f"node_heap_peak_bytes: {r['peak']} bytes")

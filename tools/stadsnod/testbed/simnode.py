@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core.paths import BUILD, micropypath, micropython, unix_lib, unix_target
+from ..core.paths import BUILD, micropypath, micropython, unix_target
 from .worlds import DEFAULT_HEAP
 
 # How a simulated node ends a boot (host_tests/fakes/simworld.py) and the machine.reset_cause()
@@ -81,8 +81,8 @@ class SimNode:
         mount = ""
         if self.romfs is not None:
             # the image is read into the heap here (a board maps its flash partition instead);
-            # the bench takes its size off (romfs_image_heap_bytes)
-            path = ":".join(p if p != str(unix_lib()) else "/rom" for p in path.split(":"))
+            # the bench takes its size off (budget.romfs_heap_bytes)
+            path = micropypath(self.dir / "lib", firmware="/rom")
             mount = (f"import vfs\n_f = open('{self.romfs}', 'rb')\n_romfs = _f.read()\n"
                      "_f.close()\ndel _f\nvfs.mount(vfs.VfsRom(_romfs), '/rom')\n")
         env = dict(os.environ, MICROPYPATH=path, STADSNOD_SIM=str(self.dir / "sim.json"))

@@ -9,6 +9,7 @@ import sys
 import senml
 import polled
 import sensors
+from interval import x100
 from sensor_error import SensorError
 
 
@@ -134,7 +135,7 @@ class Replay:
             else:  # the LD2410's report fields, which no node publishes
                 value = getattr(driver, name)
                 if value is not None and not isinstance(value, bool):
-                    value = int(round(value * 100))
+                    value = x100(value)
             if value is None:
                 continue
             why = polled.check_range(driver, name, value)
