@@ -8,7 +8,7 @@ import mqttpkt as pk
 from aggregate import Aggregator
 from backoff import Backoff
 from cryptography import x509
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from provisioning import pki
@@ -111,7 +111,10 @@ def test_bme280_integer_compensation_agrees_with_bosch_double_formulas(t, p, h) 
     for k, v in dev.c.items():
         setattr(drv, k, v)
     assert abs(drv.compensate_t(adc_t) / 100 - t) <= 0.02
-    assert abs(drv.compensate_p(adc_p) - p) <= 4.0  # 1 Pa resolution, the 32-bit path's error
+    # Bosch's 32-bit path: 1 Pa resolution, and an error of its own (2.7 Pa at the datasheet's
+    # example, over 4 Pa near 1100 hPa) that stays inside the part's relative accuracy,
+    # +-0.12 hPa (BME280 datasheet table 2)
+    assert abs(drv.compensate_p(adc_p) - p) <= 12.0
     if 1 <= h <= 99:
         assert abs(drv.compensate_h(adc_h) / 1024 - h) <= 0.1
 
@@ -121,10 +124,21 @@ def _s32(x: int) -> int:
     return x - (1 << 32) if x & 0x80000000 else x
 
 
+class _SignedOverflow(Exception):
+    """C leaves signed overflow undefined: no answer to compare with."""
+
+
+def _signed(x: int) -> int:
+    if not -(1 << 31) <= x < (1 << 31):
+        raise _SignedOverflow
+    return x
+
+
 def _c_pressure_int32(c: dict[str, int], t_fine: int, adc_p: int) -> int:
     """Bosch's 32-bit pressure formula (BMP280 datasheet 8.2, BME280 datasheet 8.2) written
-    out as C runs it: every intermediate wrapped to int32 or uint32."""
-    s32, u32 = _s32, (lambda x: x & 0xFFFFFFFF)
+    out as C runs it: unsigned intermediates wrapped to uint32, conversions to int32 wrapped,
+    and signed arithmetic that overflows int32 (undefined in C) raising _SignedOverflow."""
+    s32, u32 = _signed, (lambda x: x & 0xFFFFFFFF)
     var1 = s32((t_fine >> 1) - 64000)
     var2 = s32(s32(s32((var1 >> 2) * (var1 >> 2)) >> 11) * c["P6"])
     var2 = s32(var2 + s32(s32(var1 * c["P5"]) << 1))
@@ -136,9 +150,9 @@ def _c_pressure_int32(c: dict[str, int], t_fine: int, adc_p: int) -> int:
         return 0
     p = u32(u32(s32(1048576 - adc_p) - (var2 >> 12)) * 3125)
     p = u32(p << 1) // u32(var1) if p < 0x80000000 else (p // u32(var1)) * 2
-    var1 = s32(c["P9"] * s32(u32((p >> 3) * (p >> 3)) >> 13)) >> 12
-    var2 = s32(s32(p >> 2) * c["P8"]) >> 13
-    return u32(s32(p) + ((var1 + var2 + c["P7"]) >> 4))
+    var1 = s32(c["P9"] * _s32(u32((p >> 3) * (p >> 3)) >> 13)) >> 12
+    var2 = s32(_s32(p >> 2) * c["P8"]) >> 13
+    return u32(s32(_s32(p) + ((var1 + var2 + c["P7"]) >> 4)))
 
 
 def _c_humidity_int32(c: dict[str, int], t_fine: int, adc_h: int) -> int:
@@ -173,7 +187,11 @@ def test_bme280_pressure_is_bosch_32_bit_formula_exactly(t_fine, adc_p, p1, p2) 
     for k, v in c.items():
         setattr(drv, k, v)
     drv.t_fine = t_fine
-    assert drv.compensate_p(adc_p) == _c_pressure_int32(c, t_fine, adc_p)
+    try:
+        expected = _c_pressure_int32(c, t_fine, adc_p)
+    except _SignedOverflow:
+        assume(False)  # C's answer is undefined there (a pressure no part reports)
+    assert drv.compensate_p(adc_p) == expected
 
 
 @settings(max_examples=300, deadline=None)
