@@ -57,7 +57,8 @@ board-vm:
 
 BOARD_VM_TESTS := host_tests/device host_tests/test_e2e_node.py host_tests/test_nothing_lost.py \
 	host_tests/test_noise_node.py host_tests/test_occupancy_node.py host_tests/test_boards.py \
-	host_tests/test_replay.py host_tests/test_noise_analyze.py
+	host_tests/test_replay.py host_tests/test_noise_analyze.py \
+	host_tests/test_trust.py host_tests/test_commands.py host_tests/test_commands_node.py
 test-board-vm: $(STAMP) mosquitto board-vm
 	STADSNOD_MICROPYTHON=$(BOARD_VM) $(BIN)/stadsnod build
 	STADSNOD_MICROPYTHON=$(BOARD_VM) $(BIN)/pytest -q $(BOARD_VM_TESTS)

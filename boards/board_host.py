@@ -13,7 +13,7 @@ BOARD = {
     "uart": {"uart1": {"id": 1, "tx": 4, "rx": 5}},
     "i2s": {"i2s0": {"id": 0, "sck": 10, "ws": 11, "sd": 12}},
     "gpio": {"pir0": {"pin": 14, "pull": "down"}},
-    "led": None,
+    "led": {"pin": 25},
     "sensor_power": None,
     "sensors": [
         {"driver": "bme280", "bus": "i2c0", "address": 0x76},

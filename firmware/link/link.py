@@ -19,6 +19,7 @@ class Link:
         self.status_topic = prefix + "status"
         self.health_topic = prefix + "health"
         self.cmd_topic = prefix + "cmd"
+        self.result_topic = prefix + "cmd/result"
         self.net = net
         self.log = log
         self._on_message = on_message

@@ -17,32 +17,24 @@ class MQTTException(Exception):
 class MQTTClient:
     def __init__(self, client_id, server, port=8883, ssl=None, server_hostname=None,
                  keepalive=60, user=None, password=None, log=None, ack_timeout_ms=5000,
-                 retries=2, inbox_size=8):
-        self.client_id = client_id
-        self.server = server
-        self.port = port
-        self.ssl = ssl
-        self.server_hostname = server_hostname
-        self.keepalive = keepalive
+                 retries=2, inbox_size=8, max_in=12288):
+        self.client_id, self.server, self.port = client_id, server, port
+        self.ssl, self.server_hostname, self.keepalive = ssl, server_hostname, keepalive
         self.user, self.password = user, password
-        self.log = log
-        self.ack_timeout_ms = ack_timeout_ms
-        self.retries = retries
+        self.log, self.ack_timeout_ms, self.retries = log, ack_timeout_ms, retries
         self.will = self.cb = None
         self._reader = self._writer = None
         self._tasks = []
         self._lock = asyncio.Lock()
-        self._pid = 0
+        self._pid, self._granted = 0, {}
         self._acks = {}  # pid -> Event, for PUBACK and SUBACK
-        self._granted = {}
         self._inbox = []  # inbound (topic, msg, retained) until check_msg hands them on
-        self._inbox_size = inbox_size
-        self.inbox_dropped = 0
+        self._inbox_size, self.max_in = inbox_size, max_in  # max_in: an inbound packet's cap
+        self.inbox_dropped = self.oversize = 0
         self._closed = asyncio.Event()
         self._closed.set()
         self._last_rx = self._last_tx = 0
-        self.connected = False
-        self.reason = "never connected"
+        self.connected, self.reason = False, "never connected"
 
     # -- umqtt.simple API
     def set_callback(self, f):
@@ -214,6 +206,12 @@ class MQTTClient:
                 break
         else:
             raise pk.MQTTProtocolError("remaining length longer than 4 bytes")
+        if n > self.max_in:  # refused before allocating: its head is kept, the rest skipped
+            body = await r.readexactly(300)
+            for left in range(n - 300, 0, -256):
+                await r.readexactly(min(256, left))
+            self.oversize += 1
+            return first >> 4, first & 0x0F | 0x10, body  # 0x10: oversize, not to be delivered
         body = await r.readexactly(n) if n else b""
         self._last_rx = time.ticks_ms()
         return first >> 4, first & 0x0F, body
@@ -223,8 +221,10 @@ class MQTTClient:
             while True:
                 ptype, flags, body = await self._read_packet()
                 if ptype == pk.PUBLISH:
-                    topic, msg, qos, pid, retained, _ = pk.parse_publish(flags, body)
-                    if len(self._inbox) >= self._inbox_size:
+                    topic, msg, qos, pid, retained, _ = pk.parse_publish(flags & 0x0F, body)
+                    if flags & 0x10:
+                        pass  # over max_in: acknowledged, never delivered (counted)
+                    elif len(self._inbox) >= self._inbox_size:
                         self.inbox_dropped += 1
                     else:
                         self._inbox.append((topic, msg, retained))

@@ -43,6 +43,7 @@ _TOP = (
     ("log_level", "level", 0, 0, "info"),
     ("watchdog_s", "num", 0, 3600, 30),  # 0: no hardware watchdog
     ("presence_fusion", "fusion", 0, 0, "any"),  # PIR and mmWave together: any or both
+    ("config_version", "int", 0, 1073741823, 0),  # a signed config must raise it
 )
 _SECTIONS = (
     ("wifi", True, (

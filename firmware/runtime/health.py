@@ -39,6 +39,7 @@ def records(node):
         ("flash_written", "B", spool.written_bytes),
         ("reconnects", "count", max(0, node.link.connects - 1)),
         ("cmd_rejected", "count", node.commands.rejected),
+        ("cmd_done", "count", node.commands.done),
         ("clock_synced", None, node.clock.synced),
         ("clock_jumps", "count", node.clock.jumps),
         ("reset_cause", None, node.board.reset_cause()),

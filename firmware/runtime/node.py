@@ -8,6 +8,7 @@ import gc
 import sys
 
 import health
+import operations
 import reading
 import senml
 import store
@@ -42,7 +43,7 @@ class Node:
                              q["hold_unsynced_s"])
         self.heap_peak = self.heap_steady = 0
         self.heap_free_min = gc.mem_free()
-        self.commands = Commands(log)
+        self.commands = Commands(self.id, self.clock, log)
         self.watchdog = Watchdog(None, log)
         self.net = Net(cfg["wifi"]["ssid"], cfg["wifi"]["psk"], log)
         self.link = Link(cfg, self.net, log, self.commands.on_message,
@@ -65,7 +66,7 @@ class Node:
                  for s in self.sensors]
         for job in (self._intervals(), self.link.run(), self._publisher(), self._health(),
                     keep_synced(self.clock, self.net, self.cfg["ntp"], self.log),
-                    self.link.watch_net(), self.watchdog.run()):
+                    self.link.watch_net(), self.watchdog.run(), operations.serve(self)):
             tasks.append(asyncio.create_task(job))
         try:
             await asyncio.gather(*tasks)

@@ -69,6 +69,8 @@ class Pin:
         v = 1 if v else 0
         old = self._value
         self._value = v
+        if self.mode == Pin.OUT and old != v:
+            simworld.note_output(self.id, v)
         if self._irq and old != v:
             if (v and self._trigger & Pin.IRQ_RISING) or (not v and self._trigger & Pin.IRQ_FALLING):
                 self._irq(self)

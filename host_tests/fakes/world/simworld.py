@@ -44,6 +44,21 @@ def note_deepsleep(ms):
     pass
 
 
+_lit = {}
+
+
+def note_output(pin_id, v):
+    """An output pin switched on (an LED lit): counted, and the count written to
+    <control_dir>/pin<id>.on so a test outside the node sees the board blink."""
+    if not v:
+        return
+    _lit[pin_id] = _lit.get(pin_id, 0) + 1
+    ctl = world().get("control_dir")
+    if ctl:
+        with open("%s/pin%s.on" % (ctl, pin_id), "w") as f:
+            f.write(str(_lit[pin_id]))
+
+
 def live_fault(key):
     """A fault switched on from outside while the node runs: the file <control_dir>/<key>.fault
     holds its name (nack, stuck, garbage, unplugged). Checked at most every 100 ms."""

@@ -14,6 +14,7 @@ pattern write {root}/%u/data
 pattern write {root}/%u/status
 pattern write {root}/%u/health
 pattern read {root}/%u/cmd
+pattern write {root}/%u/cmd/result
 
 user {platform}
 topic read {root}/#

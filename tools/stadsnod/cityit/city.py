@@ -18,6 +18,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from provisioning.authority import DER, Authority, PKIError, passphrase
 from provisioning.bundle import new_bundle_key, seal
 from provisioning.registry import Registry, RegistryError
+from provisioning.trust import TrustError, TrustStore
 
 from ..core.paths import ToolError
 from .broker_config import BROKER_HOSTNAME, write_config
@@ -52,6 +53,30 @@ class City:
         except PKIError as e:
             raise ToolError(str(e)) from None
         self.registry = Registry(folder / "registry.db")
+        self._secret = secret
+
+    @property
+    def trust_dir(self) -> Path:
+        return self.dir / "trust"
+
+    def trust(self) -> TrustStore:
+        """City IT's signing keys (root, release, timestamp, command): `stadsnod keys`."""
+        try:
+            return TrustStore(self.trust_dir, self._secret)
+        except TrustError as e:
+            raise ToolError(str(e)) from None
+
+    def init_trust(self, root_keys: int = 3, root_threshold: int = 2) -> TrustStore:
+        try:
+            store = TrustStore.init(self.trust_dir, self._secret or passphrase(),
+                                    root_keys, root_threshold)
+        except TrustError as e:
+            raise ToolError(str(e)) from None
+        root = store.root().doc
+        self.registry.note("keys-init", {"root_version": root["version"],
+                                         "root_threshold": f"{root_threshold}/{root_keys}",
+                                         "keys": sorted(root["keys"])})
+        return store
 
     @classmethod
     def init(cls, folder: Path, broker_host: str, broker_port: int, topic_root: str,
@@ -71,6 +96,7 @@ class City:
         city = cls(folder, secret)
         city.registry.note("init", {"broker": f"{broker_host}:{broker_port}",
                                     "server_hostname": server_hostname})
+        city.init_trust()
         return city
 
     @property
@@ -113,6 +139,8 @@ class City:
                        "server_hostname": s["server_hostname"]},
             "topic_root": s["topic_root"],
         }
+        if self.trust_dir.is_dir():  # the root of trust for its commands and updates
+            contents["trust_root"] = base64.b64encode(self.trust().root().data).decode()
         path = out / f"{device_id}.bundle"
         path.write_bytes(seal(device_id, contents, bundle_key, signer))
         return path

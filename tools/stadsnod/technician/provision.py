@@ -83,7 +83,11 @@ def write_receipt(record: dict, bundle_key: bytes, out: Path) -> Path:
 
 
 def identity_files(contents: dict) -> dict[str, bytes]:
-    """A bundle's identity as the files a node keeps in certs/ (DER: mbedTLS reads it as is)."""
-    return {"ca.der": base64.b64decode(contents["ca"]),
-            "device.der": base64.b64decode(contents["cert"]),
-            "device.key.der": base64.b64decode(contents["key"])}
+    """A bundle's identity as the files a node keeps in certs/ (DER: mbedTLS reads it as is),
+    and the city's signed trust root (what signs its commands and updates), when it has one."""
+    files = {"ca.der": base64.b64decode(contents["ca"]),
+             "device.der": base64.b64decode(contents["cert"]),
+             "device.key.der": base64.b64decode(contents["key"])}
+    if contents.get("trust_root"):
+        files["trust.root"] = base64.b64decode(contents["trust_root"])
+    return files

@@ -1,0 +1,81 @@
+# Signed envelopes: the one wire form of everything city IT signs for a node (its trust root,
+# commands, configuration, release metadata). The signatures cover the body's exact bytes and
+# are checked before the body is parsed; every length is capped before it is read.
+#
+#   b"SNS1" | body length (u32, big-endian) | body | count (u8)
+#           | count x (key id (8 bytes) | signature length (u16) | signature)
+#
+# A key id is the first 8 bytes of SHA-256 over the key's modulus (big-endian, k bytes).
+from hashlib import sha256
+
+from micropython import const
+
+import pss
+
+MAGIC = b"SNS1"
+_MAX_SIGS = const(8)
+
+
+class TrustError(Exception):
+    """Why signed bytes were refused: the text is what the node reports."""
+
+
+def unwrap(data, max_body):
+    """(body, [(key id, signature)]) of an envelope, memoryviews into `data`; TrustError when
+    it is not one or a length passes its cap."""
+    n = len(data)
+    if n < 9 or bytes(data[:4]) != MAGIC:
+        raise TrustError("not a signed envelope")
+    size = int.from_bytes(data[4:8], "big")
+    if size > max_body:
+        raise TrustError("body of %d bytes over the %d-byte limit" % (size, max_body))
+    end = 8 + size
+    if end >= n:
+        raise TrustError("truncated envelope")
+    mv = memoryview(data)
+    count = data[end]
+    if not 0 < count <= _MAX_SIGS:
+        raise TrustError("%d signatures" % count)
+    sigs = []
+    i = end + 1
+    for _ in range(count):
+        if i + 10 > n:
+            raise TrustError("truncated envelope")
+        length = int.from_bytes(data[i + 8:i + 10], "big")
+        if i + 10 + length > n:
+            raise TrustError("truncated envelope")
+        sigs.append((bytes(data[i:i + 8]), mv[i + 10:i + 10 + length]))
+        i += 10 + length
+    if i != n:
+        raise TrustError("%d bytes after the signatures" % (n - i))
+    return mv[8:end], sigs
+
+
+def verified(body, sigs, keys, role):
+    """How many distinct keys of `role` ({"keys": [hex id], "threshold": t}) signed `body`
+    validly; `keys` maps hex id -> (n, bits)."""
+    digest = sha256(body).digest()
+    allowed = role["keys"]
+    good = []
+    for kid, sig in sigs:
+        hid = kid.hex()
+        if hid in good or hid not in allowed or hid not in keys:
+            continue
+        n, bits = keys[hid]
+        if pss.verify(n, bits, digest, sig):
+            good.append(hid)
+    return len(good)
+
+
+def open_signed(data, keys, role, max_body, what):
+    """The body of an envelope that a threshold of `role`'s keys signed; TrustError if not."""
+    body, sigs = unwrap(data, max_body)
+    got = verified(body, sigs, keys, role)
+    if got < role["threshold"]:
+        raise TrustError("%s: %d valid signature(s) of the %d required"
+                         % (what, got, role["threshold"]))
+    return body
+
+
+def key_id(n_bytes):
+    return sha256(n_bytes).digest()[:8].hex()

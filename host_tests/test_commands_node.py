@@ -1,0 +1,99 @@
+"""Signed commands end to end: city IT signs (provisioning/trust.py), the platform publishes on
+the node's /cmd through mosquitto, and the simulated node (built firmware on the MicroPython
+VM, trust root from its provisioning bundle) answers on cmd/result. A refused command changes
+nothing; an accepted one runs once, however often the broker delivers it."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from stadsnod.core.senml import by_name
+
+from host_tests.test_e2e_node import fixed_world
+
+
+def _results(platform, device: str) -> list[dict]:
+    return [json.loads(m.payload) for m in platform.of("cmd/result", device)]
+
+
+def _wait_result(platform, device: str, seq, state: str, timeout: float = 20) -> dict:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for r in _results(platform, device):
+            if r["seq"] == seq and r["result"] == state:
+                return r
+        time.sleep(0.05)
+    raise AssertionError(f"no {state} for seq {seq}: {_results(platform, device)}")
+
+
+def _send(platform, device: str, data: bytes, retain: bool = False) -> None:
+    info = platform.client.publish(f"stadsnod/{device}/cmd", data, qos=1, retain=retain)
+    info.wait_for_publish(5)
+
+
+def test_signed_commands_run_once_and_refusals_change_nothing(make_node, platform, demo_pki):
+    device = "cmd-0001"
+    node = make_node(device, world=fixed_world()).start()
+    platform.wait_for(lambda m: m.topic == f"stadsnod/{device}/status" and m.payload == b"online",
+                      timeout=25)
+    # the node needs its clock to check expiry: wait for a health pack that says so
+    platform.wait_for(lambda m: m.topic.endswith(f"{device}/health")
+                      and by_name(m.payload)["clock_synced"], timeout=25)
+    trust = demo_pki.trust()
+
+    # identify: the board's LED blinks, seen on the fake pin from outside the node
+    _send(platform, device, trust.command(device, 1, "identify", {"blinks": 3}))
+    assert _wait_result(platform, device, 1, "accepted")
+    done = _wait_result(platform, device, 1, "done")
+    assert done["detail"] == "blinked 3 times"
+    assert (node.dir / "sim" / "pin25.on").read_text() == "3"
+
+    # the same bytes again (a redelivery), and a retained copy: refused, nothing runs
+    _send(platform, device, trust.command(device, 1, "identify", {"blinks": 3}))
+    again = _wait_result(platform, device, 1, "refused")
+    assert again["detail"] == "replayed: seq 1, last run 1"
+
+    # refusals, each with its reason, none of which runs anything
+    _send(platform, device, trust.command("cmd-0002", 2, "reboot"))
+    assert _wait_result(platform, device, 2, "refused")["detail"] == "for device cmd-0002"
+    _send(platform, device, trust.command(device, 3, "reboot", expires_s=-10))
+    assert _wait_result(platform, device, 3, "refused")["detail"] == "expired"
+    _send(platform, device, b'{"op": "reboot", "seq": 4}')
+    assert _wait_result(platform, device, None, "refused")["detail"] == "not a signed envelope"
+
+    # selftest: the running node's own checks
+    _send(platform, device, trust.command(device, 5, "selftest"))
+    report = _wait_result(platform, device, 5, "done")["detail"]
+    names = [c[0] for c in report["checks"]]
+    assert names[0] == "bme280_0x76" and "clock" in names and report["passed"] is True
+
+    # an operation this firmware does not have yet fails with its reason; its number is spent
+    _send(platform, device, trust.command(device, 6, "update"))
+    assert "not supported" in _wait_result(platform, device, 6, "failed")["detail"]
+
+    # health counts the refusals (replay, other device, expired, unsigned) and what was done
+    def counted(m) -> bool:
+        if not m.topic.endswith(f"{device}/health"):
+            return False
+        h = by_name(m.payload)
+        return h["cmd_rejected"] == 4 and h["cmd_done"] == 2
+
+    platform.wait_for(counted, timeout=10)
+    assert node.resets == []  # nothing refused rebooted it
+
+    # reboot, sent retained: it runs once; the copy the broker hands the rebooted node is
+    # refused as a replay, so the node does not reboot for ever
+    _send(platform, device, trust.command(device, 7, "reboot"), retain=True)
+    try:
+        _wait_result(platform, device, 7, "done")
+        deadline = time.time() + 25
+        while not node.resets and time.time() < deadline:
+            time.sleep(0.1)
+        assert node.resets == [2]  # machine.reset(): a hard reset
+        again = _wait_result(platform, device, 7, "refused", timeout=30)
+        assert again["detail"] == "replayed: seq 7, last run 7"
+        time.sleep(2)
+        assert node.resets == [2]
+    finally:
+        platform.client.publish(f"stadsnod/{device}/cmd", b"", qos=1, retain=True)  # clear it
