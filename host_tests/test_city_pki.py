@@ -276,3 +276,60 @@ def test_a_node_with_its_bundle_identity_publishes_then_is_cut_off(city, make_no
         time.sleep(3)
         assert len(platform.of("data", "aq-0001")) == n  # nothing more gets through
     platform.stop()
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "stadsnod.cli", *args], capture_output=True,
+                          text=True, timeout=120,
+                          env=dict(os.environ, PYTHONPATH=f"{ROOT / 'tools'}:{ROOT}"))
+
+
+def test_city_it_signs_and_sends_commands_with_the_cli(city, make_node):
+    """`stadsnod keys show`, `command send` to a node provisioned from its bundle (its trust
+    root inside), each step in the audit log; after `keys rotate command` the node -- still on
+    root v1 -- refuses what the new command key signs until it is given the new root."""
+    from stadsnod.technician.provision import identity_files
+    from stadsnod.testbed.worlds import sim_world
+
+    contents = bundle(city, "aq-0002")
+    assert contents["trust_root"], "the bundle carries the city's trust root"
+    show = _cli("keys", "show", "--pki", str(city.dir))
+    assert show.returncode == 0 and "root v1" in show.stdout
+    assert "root       2 of 3" in show.stdout and "command    1 of 1" in show.stdout
+    node = make_node("aq-0002", world=sim_world(1), certs=False, port=city.port)
+    certs = node.dir / "certs"
+    certs.mkdir()
+    for name, data in identity_files(contents).items():
+        (certs / name).write_bytes(data)
+    node.start()
+    deadline = time.time() + 30
+    ok = None
+    while time.time() < deadline:  # until it is connected and its clock is set
+        ok = _cli("command", "send", "aq-0002", "identify", "--args", '{"blinks": 2}',
+                  "--wait", "5", "--pki", str(city.dir))
+        if ok.returncode == 0:
+            break
+    assert ok is not None and ok.returncode == 0, ok.stdout + ok.stderr
+    assert "aq-0002: done -- blinked 2 times" in ok.stdout
+    assert (node.dir / "sim" / "pin25.on").read_text() == "2"
+
+    rot = _cli("keys", "rotate", "command", "--pki", str(city.dir))
+    assert rot.returncode == 0 and "root v2" in rot.stdout, rot.stdout + rot.stderr
+    refused = _cli("command", "send", "aq-0002", "identify", "--wait", "10", "--pki",
+                   str(city.dir))
+    assert refused.returncode == 1
+    assert "refused -- command: 0 valid signature(s) of the 1 required" in refused.stdout
+    # the node walks to root v2 (signed by v1's root keys) and obeys the new command key
+    push = _cli("keys", "push", "aq-0002", "--pki", str(city.dir))
+    assert push.returncode == 0 and "aq-0002: done -- trust root v2" in push.stdout, push.stdout
+    again = _cli("command", "send", "aq-0002", "identify", "--args", '{"blinks": 1}',
+                 "--wait", "10", "--pki", str(city.dir))
+    assert again.returncode == 0 and "blinked 1 times" in again.stdout, again.stdout
+    # a root it has already is refused as not following, and changes nothing
+    repeat = _cli("keys", "push", "aq-0002", "--pki", str(city.dir))
+    assert "refused -- root v2 cannot follow v2" in repeat.stdout, repeat.stdout
+    actions = [e["action"] for e in city.registry.audit()]
+    assert actions.count("command") >= 3
+    assert {"keys-rotate", "keys-push"} <= set(actions)
+    assert "trust_root" in city.registry.audit()[0]["detail"]  # keys made with the PKI
+    assert city.registry.verify() == []

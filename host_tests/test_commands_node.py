@@ -97,3 +97,36 @@ def test_signed_commands_run_once_and_refusals_change_nothing(make_node, platfor
         assert node.resets == [2]
     finally:
         platform.client.publish(f"stadsnod/{device}/cmd", b"", qos=1, retain=True)  # clear it
+
+
+def test_a_signed_config_is_validated_kept_and_applied(make_node, platform, demo_pki):
+    device = "cmd-0003"
+    node = make_node(device, world=fixed_world("53540000aa03")).start()
+    platform.wait_for(lambda m: m.topic.endswith(f"{device}/health")
+                      and by_name(m.payload)["clock_synced"], timeout=25)
+    trust = demo_pki.trust()
+    old = json.loads((node.dir / "config.json").read_text())
+
+    # a config the node's schema refuses: failed with the field named, nothing written
+    bad = dict(old, config_version=1, interval_s=-5)
+    _send(platform, device, trust.command(device, 1, "config", {"config": bad}))
+    failed = _wait_result(platform, device, 1, "failed")
+    assert "interval_s" in failed["detail"], failed
+    assert json.loads((node.dir / "config.json").read_text()) == old
+    # a valid one that is not newer than the running one (version 0)
+    _send(platform, device, trust.command(device, 2, "config", {"config": dict(old)}))
+    assert "not newer" in _wait_result(platform, device, 2, "failed")["detail"]
+
+    new = dict(old, config_version=1, health_s=2)
+    _send(platform, device, trust.command(device, 3, "config", {"config": new}))
+    assert _wait_result(platform, device, 3, "done")["detail"] == "config v1 saved; restarting"
+    deadline = time.time() + 25
+    while not node.resets and time.time() < deadline:
+        time.sleep(0.1)
+    assert node.resets == [2]
+    assert json.loads((node.dir / "config.json").read_text()) == new
+    assert json.loads((node.dir / "config.prev.json").read_text()) == old
+    # the restarted node runs the new config, and says so in its health
+    h = platform.wait_for(lambda m: m.topic.endswith(f"{device}/health")
+                          and by_name(m.payload)["boot"] == 2, timeout=25)
+    assert by_name(h[0].payload)["config_version"] == 1

@@ -3,7 +3,8 @@
 # it has not expired, its operation is in the command key's scope, and its sequence number is
 # above the last one run. The number is on flash before the command runs, so a QoS 1 redelivery,
 # a retained copy or a reboot halfway runs nothing twice. Everything else is refused with its
-# reason on cmd/result, counted in health, and changes nothing.
+# reason on cmd/result, counted in health, and changes nothing. A new trust root arrives on the
+# same topic, signed by the root keys (not the command key) and taken only as version N+1.
 import json
 
 from micropython import const
@@ -11,7 +12,7 @@ from micropython import const
 import store
 import trustroot
 from clock import EPOCH
-from envelope import TrustError, open_signed
+from envelope import MAGIC, TrustError, open_signed, unwrap
 
 SEQ_FILE = "cmd.seq"
 MAX_COMMAND = const(8192)  # a command's body; a config document is the largest (~2 KB)
@@ -44,15 +45,25 @@ class Commands:
         self.last_seq = last_seq()
         self.todo = []  # accepted [seq, op, args], run by operations.serve
         self.results = []  # result documents (bytes) waiting for the broker
-        self._role = None  # the command role and its keys, read from the root once
+        self._role = None  # what _trust() read from the root
 
     def on_message(self, topic, msg, retained):
         try:
+            if self._from_root_keys(msg):  # a new trust root, not a command
+                root = trustroot.rotate(trustroot.load(self.root_file), msg, self.root_file)
+                self._role = None  # the command keys may have changed with it
+                self.result(None, "root", "done", "trust root v%d" % root.version)
+                return
             seq, op, args = self.accept(msg)
         except Refused as e:
             self.rejected += 1
             self.log.warning("cmd", "refused: %s" % e)
             self.result(e.seq, e.op, "refused", str(e))
+            return
+        except TrustError as e:  # a root that does not follow the one installed
+            self.rejected += 1
+            self.log.warning("cmd", "root refused: %s" % e)
+            self.result(None, "root", "refused", str(e))
             return
         if len(self.todo) >= _MAX_PENDING:  # its number is spent: say so rather than queue
             self.result(seq, op, "failed", "busy: %d commands waiting" % len(self.todo))
@@ -68,7 +79,24 @@ class Commands:
             self.results.pop(0)  # the oldest word goes; the node's state is in health anyway
         self.results.append(json.dumps(doc))
 
-    def _command_role(self):
+    def _from_root_keys(self, msg):
+        """Whether an envelope carries a signature under one of the root role's key ids: then
+        it is a new root (TUF's rotation), checked in full by trustroot.rotate."""
+        if not msg.startswith(MAGIC):
+            return False
+        root_ids = self._trust()[0]
+        try:
+            _, sigs = unwrap(msg, trustroot.MAX_ROOT)
+        except TrustError:
+            return False
+        for kid, _ in sigs:
+            if kid.hex() in root_ids:
+                return True
+        return False
+
+    def _trust(self):
+        """(root key ids, command role, command keys) of the installed root, read once (its
+        self-signature costs two RSA checks) and again after a rotation."""
         if self._role is None:
             try:
                 root = trustroot.load(self.root_file)
@@ -80,12 +108,12 @@ class Commands:
             keys = {}
             for kid in role["keys"]:
                 keys[kid] = root.keys[kid]
-            self._role = (role, keys)
+            self._role = (root.role("root")["keys"], role, keys)
         return self._role
 
     def accept(self, msg):
         """(seq, op, args) of a command to run, its number saved; Refused otherwise."""
-        role, keys = self._command_role()
+        _, role, keys = self._trust()
         try:
             body = open_signed(msg, keys, role, MAX_COMMAND, "command")
         except TrustError as e:

@@ -18,10 +18,11 @@ async def serve(node):
             seq, op, args = cmds.todo.pop(0)
             try:
                 detail = await _run(node, op, args)
-                cmds.done += 1
-                cmds.result(seq, op, "done", detail)
             except (ValueError, KeyError, TypeError, OSError) as e:
                 cmds.result(seq, op, "failed", str(e) or repr(e))
+                continue
+            cmds.done += 1
+            cmds.result(seq, op, "done", detail)
             if op in _RESTARTS:
                 await _flush(node)
                 node.board.reset()  # after the result has left, or is at least on its way

@@ -45,6 +45,7 @@ def records(node):
         ("reset_cause", None, node.board.reset_cause()),
         ("boot", "count", node.outbox.boot),
         ("firmware", None, VERSION),
+        ("config_version", None, node.cfg["config_version"]),
     ]
     rssi = node.net.rssi()
     if rssi is not None:

@@ -14,7 +14,8 @@ class ScriptedBroker:
     def __init__(self, lose_acks=0, answer_pings=True, push=None):
         self.lose_acks = lose_acks
         self.answer_pings = answer_pings
-        self.push = push  # (topic, payload) to send after CONNACK
+        self.push = push  # (topic, payload), or a list of them, to send after CONNACK
+        self.acked = []  # packet ids the client acknowledged
         self.publishes = []  # (first byte, pid, payload)
         self.pings = 0
         self.connect_body = None
@@ -38,8 +39,12 @@ class ScriptedBroker:
                 if kind == pk.CONNECT:
                     self.connect_body = body
                     w.write(b"\x20\x02\x00\x00")
-                    if self.push:
-                        w.write(pk.publish(self.push[0], self.push[1], 1, False, False, 7))
+                    pushes = self.push if isinstance(self.push, list) else [self.push]
+                    for i, p in enumerate(pushes):
+                        if p:
+                            w.write(pk.publish(p[0], p[1], 1, False, False, 7 + i))
+                elif kind == pk.PUBACK:
+                    self.acked.append(pk.parse_pid(body))
                 elif kind == pk.PUBLISH:
                     topic, msg, qos, pid, _, _ = pk.parse_publish(first & 0x0F, body)
                     self.publishes.append((first, pid, msg))
@@ -134,5 +139,30 @@ async def test_connect_carries_the_last_will():
     body = broker.connect_body
     assert body[7] & 0x04 and body[7] & 0x20, "will flag and will retain"
     assert b"stadsnod/node-1/status" in body and body.endswith(b"\x00\x07offline")
+    await c.disconnect()
+    server.close()
+
+
+async def test_an_oversize_inbound_packet_is_acknowledged_and_dropped_unread():
+    """A 20 KB PUBLISH (an endless-data attack on /cmd) is not buffered: its head is read, the
+    rest skipped in small pieces, it is acknowledged (so the broker does not send it again) and
+    counted; the session stays up and the next message arrives."""
+    got = []
+    big = b"x" * 20000
+    broker = ScriptedBroker(push=[("stadsnod/node-1/cmd", big), ("stadsnod/node-1/cmd", b"ok")])
+    server, c = await _client(broker, 18837, max_in=12288)
+    c.set_callback(lambda t, m, r: got.append((t, m)))
+    for _ in range(100):
+        c.check_msg()
+        if got:
+            break
+        await asyncio.sleep_ms(20)
+    assert got == [("stadsnod/node-1/cmd", b"ok")], [(t, len(m)) for t, m in got]
+    for _ in range(50):  # the second PUBACK is on its way to the broker
+        if len(broker.acked) == 2:
+            break
+        await asyncio.sleep_ms(10)
+    assert c.oversize == 1 and c.connected
+    assert broker.acked == [7, 8], broker.acked
     await c.disconnect()
     server.close()

@@ -9,6 +9,7 @@ import sys
 
 from .analysis import commands as analysis
 from .cityit import commands as cityit
+from .cityit import signing_commands as signing
 from .core import commands as core
 from .core.command import Command, Group
 from .core.paths import ToolError
@@ -26,6 +27,8 @@ COMMANDS: dict[str, Command | Group] = {
     # city IT
     "pki": cityit.PKI,
     "device": cityit.DEVICE,
+    "keys": signing.KEYS,
+    "command": signing.COMMAND,
     "broker": Group("run the embedded broker (default), or write the city broker's "
                     "configuration from the PKI",
                     {"run": testbed.BROKER_RUN, "config": cityit.BROKER_CONFIG}, default="run"),

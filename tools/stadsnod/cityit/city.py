@@ -66,13 +66,16 @@ class City:
         except TrustError as e:
             raise ToolError(str(e)) from None
 
-    def init_trust(self, root_keys: int = 3, root_threshold: int = 2) -> TrustStore:
+    def init_trust(self, root_keys: int = 3, root_threshold: int = 2,
+                   audit: bool = True) -> TrustStore:
         try:
             store = TrustStore.init(self.trust_dir, self._secret or passphrase(),
                                     root_keys, root_threshold)
         except TrustError as e:
             raise ToolError(str(e)) from None
         root = store.root().doc
+        if not audit:  # City.init's own entry records it
+            return store
         self.registry.note("keys-init", {"root_version": root["version"],
                                          "root_threshold": f"{root_threshold}/{root_keys}",
                                          "keys": sorted(root["keys"])})
@@ -94,9 +97,11 @@ class City:
         with os.fdopen(fd, "wb") as f:
             f.write(new_bundle_key().hex().encode())
         city = cls(folder, secret)
+        root = city.init_trust(audit=False).root().doc
         city.registry.note("init", {"broker": f"{broker_host}:{broker_port}",
-                                    "server_hostname": server_hostname})
-        city.init_trust()
+                                    "server_hostname": server_hostname,
+                                    "trust_root": f"v{root['version']}",
+                                    "keys": sorted(root["keys"])})
         return city
 
     @property
