@@ -73,7 +73,7 @@ def run_soak(hours: float = 24, outage_hours: float = 6, outages: int = 3,
             raise ToolError(f"the soak node died; see {node.log_path}")
         health = [by_name(m.payload) for m in dep.platform.of("health", device)]
         steady = [h["heap_steady"] for h in health if h.get("heap_steady")]
-        heap_first, heap_last = steady[len(steady) // 10], steady[-1]  # past the start-up
+        heap_first, heap_last = heap_trend(steady)
         seen = dep.platform.readings(device)
         top = max(seen)
         lost = len(set(range(1, top + 1)) - set(seen))
@@ -86,6 +86,18 @@ def run_soak(hours: float = 24, outage_hours: float = 6, outages: int = 3,
                           drain_per_s=drained / spent if spent else 0.0,
                           flash_bytes_per_reading=health[-1]["flash_written"] /
                           max(1, health[-1]["published"]))
+
+
+def heap_trend(steady: list[int]) -> tuple[int, int]:
+    """(early, late) steady heap: the median of the second tenth of the day (past the start-up)
+    and of the last tenth. One sample moves by hundreds of bytes with what happens to be alive
+    at the quiet point (a publish in flight, a segment open); a leak moves the median."""
+    tenth = max(1, len(steady) // 10)
+
+    def median(xs: list[int]) -> int:
+        return sorted(xs)[len(xs) // 2]
+
+    return median(steady[tenth:2 * tenth] or steady), median(steady[-tenth:])
 
 
 def print_soak(r: SoakResult) -> None:
