@@ -44,6 +44,7 @@ class Commands:
         self.done = 0
         self.last_seq = last_seq()
         self.todo = []  # accepted [seq, op, args], run by operations.serve
+        self.running = None  # the seq of the command being run
         self.results = []  # result documents (bytes) waiting for the broker
         self._role = None  # what _trust() read from the root
 

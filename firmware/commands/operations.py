@@ -1,12 +1,11 @@
 # The node's command task: runs what commands.py accepted, one at a time, and sends every
 # result (accepted, refused, done, failed) on <root>/<id>/cmd/result when the broker is there.
 # Operations act through the node's own parts: its board (reset, LED), sensors and config.
-# Not yet here: calibrate and update (refused as unsupported by this firmware, never faked).
+# Not yet here: calibrate (answered as unsupported by this firmware, never faked).
 import asyncio
-import gc
 import json
-import os
 
+import health
 import store
 
 
@@ -15,7 +14,9 @@ async def serve(node):
     while True:
         await asyncio.sleep_ms(100)
         while cmds.todo:
+            await _flush(node)  # "accepted" leaves before a long operation starts
             seq, op, args = cmds.todo.pop(0)
+            cmds.running = seq
             try:
                 detail = await _run(node, op, args)
             except (ValueError, KeyError, TypeError, OSError) as e:
@@ -23,7 +24,7 @@ async def serve(node):
                 continue
             cmds.done += 1
             cmds.result(seq, op, "done", detail)
-            if op in _RESTARTS:
+            if op in _RESTARTS and not detail.startswith("already"):
                 await _flush(node)
                 node.board.reset()  # after the result has left, or is at least on its way
         await _flush(node)
@@ -58,19 +59,20 @@ async def _identify(node, args):
 
 
 async def _selftest(node, args):
-    """What the running node can say about itself: each sensor, the clock, the broker (this
-    command came through it), heap and flash."""
-    checks = []
-    for s in node.sensors:
-        for part in s.sources or (s,):
-            checks.append([part.id, part.status == "ok", part.status])
-    checks.append(["clock", node.clock.synced, "synchronised" if node.clock.synced else "unset"])
-    gc.collect()
-    free = gc.mem_free()
-    checks.append(["heap", free >= 16384, "%d bytes free" % free])
-    st = os.statvfs(".")
-    checks.append(["filesystem", st[0] * st[3] >= 65536, "%d bytes free" % (st[0] * st[3])])
-    return {"passed": all(c[1] for c in checks), "checks": checks}
+    return health.selftest(node)
+
+
+async def _update(node, args):
+    """Fetches, checks and stages the release; the node restarts into its trial."""
+    from release import UpdateError
+
+    version = args.get("release")
+    if not isinstance(version, int) or version < 1:
+        raise ValueError("update needs a release number")
+    try:
+        return await node.updates.install(version, node.commands.running)
+    except UpdateError as e:
+        raise ValueError(str(e))
 
 
 async def _config(node, args):
@@ -91,8 +93,17 @@ async def _config(node, args):
     return "config v%d saved; restarting" % cfg["config_version"]
 
 
-_OPS = {"reboot": _reboot, "identify": _identify, "selftest": _selftest, "config": _config}
-_RESTARTS = ("reboot", "config")
+_OPS = {"reboot": _reboot, "identify": _identify, "selftest": _selftest, "config": _config,
+        "update": _update}
+_RESTARTS = ("reboot", "config", "update")
+
+
+def inbound(node, topic, msg, retained):
+    """The link's messages: update pieces to the updater, everything else is a command."""
+    if topic == node.link.data_in_topic:
+        node.updates.on_data(msg)
+    else:
+        node.commands.on_message(topic, msg, retained)
 
 
 async def _run(node, op, args):

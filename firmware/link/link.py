@@ -20,6 +20,8 @@ class Link:
         self.health_topic = prefix + "health"
         self.cmd_topic = prefix + "cmd"
         self.result_topic = prefix + "cmd/result"
+        self.update_topic = prefix + "update/get"  # to the update service
+        self.data_in_topic = prefix + "update/data"  # its answers
         self.net = net
         self.log = log
         self._on_message = on_message
@@ -79,6 +81,7 @@ class Link:
         self.log.info("mqtt", "connected to %s" % self.cfg["broker"]["host"])
         await self.mqtt.publish(self.status_topic, "online", retain=True, qos=1)
         await self.mqtt.subscribe(self.cmd_topic, qos=1)
+        await self.mqtt.subscribe(self.data_in_topic, qos=0)
         await self._then()
 
     async def stop(self):

@@ -241,8 +241,8 @@ class MQTTClient:
                     raise pk.MQTTProtocolError("unexpected packet type %d" % ptype)
         except asyncio.CancelledError:
             return
-        except (OSError, EOFError, ValueError, MQTTException) as e:
-            why = _why(e) or "broker closed the connection"
+        except (OSError, EOFError, ValueError, MQTTException, MemoryError) as e:
+            why = _why(e) or "broker closed the connection"  # MemoryError: no room to read
             asyncio.create_task(self._close(why))
 
     async def _keepalive_loop(self):

@@ -75,6 +75,12 @@ _SECTIONS = (
         # readings taken before the clock is set wait this long for it, then go without time
         ("hold_unsynced_s", "num", 0, 86400, 600),
     )),
+    # A new release must confirm (broker, fresh timestamp, self-test) within trial_s, or the
+    # node restarts; after `attempts` boots without confirming it goes back (updates/).
+    ("updates", False, (
+        ("trial_s", "num", 5, 3600, 300),
+        ("attempts", "int", 1, 10, 3),
+    )),
 )
 _SENSOR = (
     ("driver", "str", 1, 32, _REQUIRED),

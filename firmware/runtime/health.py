@@ -1,7 +1,9 @@
 # The node's health records (published on <root>/<id>/health, profile/wire-contract.md) and the
 # heap watch behind the heap figures: peak at the busy moments, steady at the quiet one.
 import gc
+import os
 
+import slots
 from version import VERSION
 
 
@@ -47,6 +49,13 @@ def records(node):
         ("firmware", None, VERSION),
         ("config_version", None, node.cfg["config_version"]),
     ]
+    app = slots.state()
+    r += [
+        ("release", None, app.get("version", 0)),  # the signed release that runs (0: factory)
+        ("release_state", None, "trial" if app.get("trial") else
+         "staging v%d" % app["staging"]["version"] if app.get("staging") else "confirmed"),
+        ("release_fresh", None, node.updates.fresh),  # a fresh timestamp seen this boot
+    ]
     rssi = node.net.rssi()
     if rssi is not None:
         r.append(("rssi", "dBm", rssi))
@@ -57,3 +66,19 @@ def records(node):
     problem = node.cfg.get("config_problem") or node.link.problem
     r.append(("problem", None, problem or node.log.last_problem() or "none"))
     return r
+
+
+def selftest(node):
+    """What the running node can say about itself: each sensor (warming up counts as well),
+    the clock, heap and flash."""
+    checks = []
+    for s in node.sensors:
+        for part in s.sources or (s,):
+            checks.append([part.id, part.status in ("ok", "warming up"), part.status])
+    checks.append(["clock", node.clock.synced, "synchronised" if node.clock.synced else "unset"])
+    gc.collect()
+    free = gc.mem_free()
+    checks.append(["heap", free >= 16384, "%d bytes free" % free])
+    st = os.statvfs(".")
+    checks.append(["filesystem", st[0] * st[3] >= 65536, "%d bytes free" % (st[0] * st[3])])
+    return {"passed": all(c[1] for c in checks), "checks": checks}

@@ -1,4 +1,49 @@
-# Runs after boot.py on every start. Everything lives in app.py (compiled to .mpy).
-import app
+# The first-stage loader, run after boot.py on every start; updates never replace it. It reads
+# app.json (firmware/updates/slots.py writes it): which application slot boots, and whether that
+# one is on trial. A trial's boots are counted; once it has used up its attempts without
+# confirming, the loader goes back to the release before it. For a trial it starts the
+# hardware watchdog before importing anything, so a release that hangs at import is reset too.
+import json
+import os
+import sys
 
+import machine
+
+_STATE = "app.json"
+
+
+def _state():
+    try:
+        with open(_STATE) as f:
+            s = json.load(f)
+        return s if isinstance(s, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _save(s):
+    with open(_STATE + ".tmp", "w") as f:
+        json.dump(s, f)
+    os.rename(_STATE + ".tmp", _STATE)  # atomic on littlefs: the old state or the new
+
+
+s = _state()
+if s.get("trial"):
+    if s.get("attempts", 0) >= s.get("attempts_max", 3):
+        s = {"active": s.get("previous"), "version": s.get("previous_version", 0),
+             "security": s.get("security", 0), "reverted": s.get("version"),
+             "seq": s.get("seq"), "timestamp_version": s.get("timestamp_version", 0)}
+    else:
+        s["attempts"] = s.get("attempts", 0) + 1
+        machine.WDT(0, timeout=8000)  # under every chip's maximum (RP2040: 8388 ms)
+    _save(s)
+if s.get("active"):  # the slot's modules, and none of the factory lib/ beside them
+    sys.path[:] = ["apps/" + s["active"]] + [p for p in sys.path if not p.endswith("lib")]
+try:
+    import app
+except Exception as e:  # a release that cannot even be imported
+    sys.print_exception(e)
+    if s.get("trial"):
+        machine.reset()  # counted as an attempt at the next boot
+    raise
 app.main()

@@ -51,10 +51,10 @@ def unwrap(data, max_body):
     return mv[8:end], sigs
 
 
-def verified(body, sigs, keys, role):
+def verified(body, sigs, keys, role, digest=None):
     """How many distinct keys of `role` ({"keys": [hex id], "threshold": t}) signed `body`
-    validly; `keys` maps hex id -> (n, bits)."""
-    digest = sha256(body).digest()
+    (or the message whose SHA-256 is `digest`) validly; `keys` maps hex id -> (n, bits)."""
+    digest = digest or sha256(body).digest()
     allowed = role["keys"]
     good = []
     for kid, sig in sigs:
@@ -67,15 +67,41 @@ def verified(body, sigs, keys, role):
     return len(good)
 
 
-def open_signed(data, keys, role, max_body, what):
-    """The body of an envelope that a threshold of `role`'s keys signed; TrustError if not."""
-    body, sigs = unwrap(data, max_body)
-    got = verified(body, sigs, keys, role)
+def _enough(got, role, what):
     if got < role["threshold"]:
         raise TrustError("%s: %d valid signature(s) of the %d required"
                          % (what, got, role["threshold"]))
+
+
+def open_signed(data, keys, role, max_body, what):
+    """The body of an envelope that a threshold of `role`'s keys signed; TrustError if not."""
+    body, sigs = unwrap(data, max_body)
+    _enough(verified(body, sigs, keys, role), role, what)
     return body
 
 
-def key_id(n_bytes):
-    return sha256(n_bytes).digest()[:8].hex()
+def open_signed_file(path, keys, role, max_body, what):
+    """As open_signed, for an envelope on flash too big to hold in RAM at once (a release
+    manifest): the body is hashed as it is read. Returns (offset, length, SHA-256) of the
+    body."""
+    with open(path, "rb") as f:
+        head = f.read(8)
+        if len(head) < 8 or head[:4] != MAGIC:
+            raise TrustError("not a signed envelope")
+        size = int.from_bytes(head[4:8], "big")
+        if size > max_body:
+            raise TrustError("body of %d bytes over the %d-byte limit" % (size, max_body))
+        h = sha256()
+        buf = bytearray(256)
+        left = size
+        while left:
+            n = f.readinto(buf) if left >= 256 else f.readinto(memoryview(buf)[:left])
+            if not n:
+                raise TrustError("truncated envelope")
+            h.update(memoryview(buf)[:n] if n < 256 else buf)
+            left -= n
+        tail = f.read(4096)  # the signatures: a few hundred bytes each
+    _, sigs = unwrap(MAGIC + b"\x00\x00\x00\x00" + tail, 0)
+    digest = h.digest()
+    _enough(verified(None, sigs, keys, role, digest), role, what)
+    return 8, size, digest

@@ -15,10 +15,13 @@ pattern write {root}/%u/status
 pattern write {root}/%u/health
 pattern read {root}/%u/cmd
 pattern write {root}/%u/cmd/result
+pattern write {root}/%u/update/get
+pattern read {root}/%u/update/data
 
 user {platform}
 topic read {root}/#
 topic write {root}/+/cmd
+topic write {root}/+/update/data
 """
 
 CONF = """# stadsnod broker configuration (tools/stadsnod/cityit/broker_config.py).

@@ -59,7 +59,9 @@ class Platform:
 
     def of(self, topic_suffix: str, device_id: str | None = None) -> list[Message]:
         with self.lock:
-            return [m for m in self.messages if m.topic.endswith("/" + topic_suffix)
+            # <root>/<device>/<suffix> exactly: "data" is not "update/data"
+            return [m for m in self.messages if m.topic.count("/") >= 2
+                    and m.topic.split("/", 2)[2] == topic_suffix
                     and (device_id is None or m.topic.split("/")[1] == device_id)]
 
     def readings(self, device_id: str) -> dict[int, list[tuple[float | None, dict]]]:

@@ -1,0 +1,50 @@
+# The trial of a freshly installed release (Toit Artemis's rule, the strongest in the field): it
+# stays only once it has reached the city's broker, verified a fresh timestamp from the update
+# service and passed its self-test, all within updates.trial_s. Otherwise the node restarts; the
+# first-stage loader (main.py) counts each boot of a trial and, after updates.attempts, goes
+# back to the release that ran before. A crash at import or a hang (the loader starts the
+# watchdog first) ends the same way. The security counter rises only on confirm.
+import asyncio
+
+from time import ticks_add, ticks_diff, ticks_ms
+
+import health
+import slots
+from release import UpdateError
+
+
+def _report_revert(node, s):
+    if s.get("reverted"):
+        node.commands.result(s.get("seq"), "update", "reverted",
+                             "v%d did not confirm; running v%d" % (s["reverted"],
+                                                                   s.get("version", 0)))
+        s.pop("reverted")
+        slots.save(s)
+
+
+async def watch(node):
+    s = slots.state()
+    _report_revert(node, s)
+    if not s.get("trial"):
+        return
+    deadline = ticks_add(ticks_ms(), int(node.cfg["updates"]["trial_s"] * 1000))
+    node.log.info("update", "v%d on trial (attempt %d of %d)"
+                  % (s["version"], s.get("attempts", 0), s.get("attempts_max", 0)))
+    while ticks_diff(deadline, ticks_ms()) > 0:
+        await asyncio.sleep_ms(1000)
+        if not node.link.connected:
+            continue
+        try:
+            await node.updates.timestamp(s["version"])
+        except (UpdateError, OSError) as e:
+            node.log.warning("update", "trial: %s" % e)
+            continue
+        report = health.selftest(node)
+        if report["passed"]:
+            slots.confirm(s)
+            node.log.info("update", "v%d confirmed" % s["version"])
+            node.commands.result(s.get("seq"), "update", "confirmed", "v%d" % s["version"])
+            return
+    node.log.error("update", "v%d not confirmed within %d s; restarting"
+                   % (s["version"], node.cfg["updates"]["trial_s"]))
+    node.board.reset()

@@ -1,0 +1,221 @@
+# Fetching and staging a release over MQTT from the city's update service, and the trial that
+# decides whether it stays. The node asks on <root>/<id>/update/get for one piece at a time:
+#   {"r": release, "f": "timestamp" | "manifest" | <file name>, "c": chunk, "b": board}
+# and the service answers on <root>/<id>/update/data:
+#   b"SNU1" | release (u32) | name length (u8) | name | chunk (u32) | bytes
+# Each chunk is checked against its hash in the signed manifest before it is written; a file is
+# appended chunk by chunk (littlefs commits at close), so a drop or a reboot resumes at the
+# first chunk not on flash. The staged slot is verified whole before the pointer switches.
+import asyncio
+import json
+import os
+from hashlib import sha256
+
+from micropython import const
+
+import release
+import slots
+import trustroot
+from envelope import TrustError, open_signed, open_signed_file
+from mqtt import MQTTException
+from release import CHUNK, MAX_MANIFEST, UpdateError
+
+_TRIES = const(4)
+_WAIT_MS = const(5000)
+
+
+def _file_size(path):
+    try:
+        with open(path, "rb") as f:
+            return f.seek(0, 2)
+    except OSError:
+        return -1
+
+
+def _load_json(path, off, size):
+    """The JSON document at path[off:off + size], parsed as a stream (no copy in RAM)."""
+    tmp = path + ".json"
+    buf = bytearray(256)
+    with open(path, "rb") as src, open(tmp, "wb") as dst:
+        src.seek(off)
+        while size:
+            n = src.readinto(buf if size >= 256 else memoryview(buf)[:size])
+            if not n:
+                raise UpdateError("manifest truncated on flash")
+            dst.write(memoryview(buf)[:n])
+            size -= n
+    try:
+        with open(tmp) as f:
+            return json.load(f)
+    except ValueError:
+        raise UpdateError("signed, but not a release manifest")
+    finally:
+        os.remove(tmp)
+
+
+def _file_hash(path):
+    h = sha256()
+    buf = bytearray(512)
+    with open(path, "rb") as f:
+        while True:
+            n = f.readinto(buf)
+            if not n:
+                break
+            h.update(memoryview(buf)[:n])
+    return h.digest().hex()
+
+
+class Updater:
+    def __init__(self, node):
+        self.node = node
+        self.fetched = 0  # bytes received this boot (resume: release size + a chunk per drop)
+        self.fresh = False  # a valid, unexpired timestamp was seen this boot
+        self._want = None  # (release, name, chunk) awaited
+        self._got = None
+
+    # -- the wire
+    def on_data(self, msg):
+        if len(msg) < 14 or msg[:4] != b"SNU1":
+            return
+        n = msg[8]
+        key = (int.from_bytes(msg[4:8], "big"), bytes(msg[9:9 + n]).decode(),
+               int.from_bytes(msg[9 + n:13 + n], "big"))
+        if key == self._want:
+            self._got = memoryview(msg)[13 + n:]
+
+    async def _get(self, version, name, chunk=0):
+        link = self.node.link
+        req = json.dumps({"r": version, "f": name, "c": chunk, "b": self.node.cfg["board"]})
+        for _ in range(_TRIES):
+            if not link.connected:
+                raise UpdateError("broker connection lost")
+            self._want, self._got = (version, name, chunk), None
+            try:
+                await link.mqtt.publish(link.update_topic, req)  # QoS 0: a loss is retried
+            except (MQTTException, OSError) as e:
+                raise UpdateError("asking the update service: %s" % e)
+            for _ in range(_WAIT_MS // 10):  # the answer is handed on by check_msg
+                link.mqtt.check_msg()
+                if self._got is not None:
+                    break
+                await asyncio.sleep_ms(10)
+            if self._got is None:
+                continue
+            data, self._got, self._want = self._got, None, None
+            self.fetched += len(data)
+            return data
+        raise UpdateError("no answer from the update service for %s chunk %d" % (name, chunk))
+
+    # -- trust
+    def _roles(self):
+        """{role: (role, keys)} of the release and timestamp roles; the rest of the root (a
+        few KB of hex) goes back to the heap at once."""
+        root = trustroot.load(self.node.commands.root_file)
+        if root is None:
+            raise UpdateError("no trust root provisioned")
+        out = {}
+        for name in ("release", "timestamp"):
+            role = root.role(name)
+            keys = {}
+            for kid in role["keys"]:
+                keys[kid] = root.keys[kid]
+            out[name] = (role, keys)
+        return out
+
+    def _open(self, data, roles, name, cap):
+        role, keys = roles[name]
+        try:
+            return open_signed(data, keys, role, cap, name)
+        except TrustError as e:
+            raise UpdateError(str(e))
+
+    async def timestamp(self, version, roles=None):
+        """The update service's current timestamp, verified (timestamp key) and fresh."""
+        roles = roles or self._roles()
+        s = slots.state()
+        data = await self._get(version, "timestamp")
+        body = self._open(data, roles, "timestamp", 1024)
+        t = release.timestamp(body, self.node.clock.now(), s.get("timestamp_version", 0))
+        self.fresh = True
+        if t["version"] != s.get("timestamp_version"):
+            s["timestamp_version"] = t["version"]
+            slots.save(s)
+        return t
+
+    # -- install
+    async def install(self, version, seq=None):
+        """Stages release `version` in the free slot and switches to it as a trial; returns
+        a word for cmd/result. UpdateError (nothing switched) otherwise."""
+        s = slots.state()
+        if s.get("trial"):
+            raise UpdateError("v%d is still on trial" % s["version"])
+        if version == s.get("version"):
+            return "already running v%d" % version
+        self.node.log.info("update", "fetching v%d" % version)
+        roles = self._roles()
+        t = await self.timestamp(version, roles)
+        if t["release"] != version:
+            raise UpdateError("the update service offers v%d, not v%d" % (t["release"], version))
+        part = slots.APPS + "/release.part"
+        await self._fetch_file(version, "manifest", part)
+        role, keys = roles["release"]
+        try:
+            off, size, digest = open_signed_file(part, keys, role, MAX_MANIFEST, "manifest")
+        except TrustError as e:
+            raise UpdateError(str(e))
+        if digest.hex() != t["manifest"]:
+            raise UpdateError("manifest is not the one the timestamp names (mix-and-match)")
+        m = release.manifest(_load_json(part, off, size), s, self.node.cfg["board"],
+                             self.node.clock.now())
+        slot = slots.begin(s, version)
+        folder = slots.slot_dir(slot)
+        os.rename(part, folder + "/release.sns")
+        for f in m["files"]:
+            await self._stage(version, folder + "/" + f[0], f)
+        for f in m["files"]:  # the slot as a whole, read back from flash
+            if _file_hash(folder + "/" + f[0]) != f[2]:
+                raise UpdateError("%s changed on flash after staging" % f[0])
+        cfg = self.node.cfg["updates"]
+        n = slots.switch(s, version, m["security"], cfg["attempts"])
+        n["seq"] = seq
+        slots.save(n)
+        return "v%d staged in slot %s; restarting into a trial" % (version, slot)
+
+    async def _fetch_file(self, version, name, path):
+        """A whole envelope, piece by piece, to flash (a manifest is ~10 KB)."""
+        try:
+            os.mkdir(slots.APPS)
+        except OSError:
+            pass
+        open(path, "wb").close()
+        for c in range(MAX_MANIFEST // CHUNK + 2):
+            data = await self._get(version, name, c)
+            with open(path, "ab") as fh:
+                fh.write(data)
+            if len(data) < CHUNK:
+                return
+        raise UpdateError("%s longer than %d bytes" % (name, MAX_MANIFEST))
+
+    async def _stage(self, version, path, f):
+        name, size, digest = f[0], f[1], f[2]
+        have = _file_size(path)
+        if have == size and _file_hash(path) == digest:
+            return  # staged before a drop or a reboot
+        chunks = (size + CHUNK - 1) // CHUNK
+        # whole chunks survive a cut (each is one append, committed at close): keep them
+        start = have // CHUNK if 0 < have < size and have % CHUNK == 0 else 0
+        if start == 0 and have != -1:
+            open(path, "wb").close()
+        for c in range(start, chunks):
+            data = await self._get(version, name, c)
+            want = min(CHUNK, size - c * CHUNK)
+            if len(data) != want:
+                raise UpdateError("%s chunk %d: %d bytes, not %d" % (name, c, len(data), want))
+            h = sha256(data).digest().hex()
+            if (chunks > 1 and h[:32] != f[3][c]) or (chunks == 1 and h != digest):
+                raise UpdateError("%s chunk %d does not match its hash" % (name, c))
+            with open(path, "ab") as fh:
+                fh.write(data)
+        if _file_hash(path) != digest:
+            open(path, "wb").close()
+            raise UpdateError("%s does not match its hash" % name)

