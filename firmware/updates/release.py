@@ -40,8 +40,9 @@ def timestamp(body, now, last_version):
     manifest's body), "expires"}."""
     try:
         t = json.loads(bytes(body))
-        v, rel, man, exp = t["version"], t["release"], t["manifest"], t["expires"]
-        if t.get("type") != TIMESTAMP_TYPE or not isinstance(v, int) or len(man) != 64:
+        v, man, exp = t["version"], t["manifest"], t["expires"]
+        if t.get("type") != TIMESTAMP_TYPE or not isinstance(v, int) or len(man) != 64 \
+                or not isinstance(t["release"], int):
             raise ValueError
     except (ValueError, KeyError, TypeError):
         raise UpdateError("signed, but not a timestamp")
