@@ -29,7 +29,8 @@ def store(tmp_path_factory) -> TrustStore:
 _SCRIPT = """
 import json, os
 import store
-from commands import Commands, Refused, last_seq
+from commands import Commands, last_seq
+from command_check import Refused, accept
 class Log:
     def warning(self, *a): pass
 class Clock:
@@ -47,7 +48,7 @@ for name, fresh in plan:
     if name == 'unset-clock':
         c.clock = Clock(None); name = 'good-2'
     try:
-        out.append([True, c.accept(open(name, 'rb').read())[0], last_seq()])
+        out.append([True, accept(c, open(name, 'rb').read())[0], last_seq()])
     except Refused as e:
         out.append([False, str(e), last_seq()])
     c.clock = clock
@@ -117,13 +118,14 @@ def test_without_a_trust_root_every_command_is_refused(store: TrustStore,
     (tmp_path / "cmd").write_bytes(store.command("node-1", 1, "reboot"))
     script = """
 import json
-from commands import Commands, Refused
+from commands import Commands
+from command_check import Refused, accept
 class Log:
     def warning(self, *a): pass
 class Clock:
     def now(self): return (10**8, 0)
 try:
-    Commands('node-1', Clock(), Log()).accept(open('cmd', 'rb').read())
+    accept(Commands('node-1', Clock(), Log()), open('cmd', 'rb').read())
     print(json.dumps('accepted'))
 except Refused as e:
     print(json.dumps(str(e)))

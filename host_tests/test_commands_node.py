@@ -69,8 +69,10 @@ def test_signed_commands_run_once_and_refusals_change_nothing(make_node, platfor
     assert names[0] == "bme280_0x76" and "clock" in names and report["passed"] is True
 
     # an operation this firmware does not have yet fails with its reason; its number is spent
-    _send(platform, device, trust.command(device, 6, "update"))
-    assert "not supported" in _wait_result(platform, device, 6, "failed")["detail"]
+    _send(platform, device, trust.command(device, 6, "calibrate", {"sensor": "scd4x_0x62",
+                                                                    "ppm": 420}))
+    assert _wait_result(platform, device, 6, "failed")["detail"] == \
+        "calibrate is not supported by this firmware"
 
     # health counts the refusals (replay, other device, expired, unsigned) and what was done
     def counted(m) -> bool:

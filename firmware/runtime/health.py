@@ -1,10 +1,20 @@
 # The node's health records (published on <root>/<id>/health, profile/wire-contract.md) and the
 # heap watch behind the heap figures: peak at the busy moments, steady at the quiet one.
 import gc
-import os
+import json
 
-import slots
+import store
 from version import VERSION
+
+APP_STATE = "app.json"  # updates/slots.py's pointer file: which signed release runs
+
+
+def app_state():
+    try:
+        s = json.loads(store.read_text(APP_STATE))
+        return s if isinstance(s, dict) else {}
+    except (OSError, ValueError):
+        return {}
 
 
 def heap_busy(node):
@@ -49,12 +59,12 @@ def records(node):
         ("firmware", None, VERSION),
         ("config_version", None, node.cfg["config_version"]),
     ]
-    app = slots.state()
+    app = app_state()
     r += [
         ("release", None, app.get("version", 0)),  # the signed release that runs (0: factory)
         ("release_state", None, "trial" if app.get("trial") else
          "staging v%d" % app["staging"]["version"] if app.get("staging") else "confirmed"),
-        ("release_fresh", None, node.updates.fresh),  # a fresh timestamp seen this boot
+        ("release_fresh", None, node.release_fresh),  # a fresh timestamp seen this boot
     ]
     rssi = node.net.rssi()
     if rssi is not None:
@@ -67,18 +77,3 @@ def records(node):
     r.append(("problem", None, problem or node.log.last_problem() or "none"))
     return r
 
-
-def selftest(node):
-    """What the running node can say about itself: each sensor (warming up counts as well),
-    the clock, heap and flash."""
-    checks = []
-    for s in node.sensors:
-        for part in s.sources or (s,):
-            checks.append([part.id, part.status in ("ok", "warming up"), part.status])
-    checks.append(["clock", node.clock.synced, "synchronised" if node.clock.synced else "unset"])
-    gc.collect()
-    free = gc.mem_free()
-    checks.append(["heap", free >= 16384, "%d bytes free" % free])
-    st = os.statvfs(".")
-    checks.append(["filesystem", st[0] * st[3] >= 65536, "%d bytes free" % (st[0] * st[3])])
-    return {"passed": all(c[1] for c in checks), "checks": checks}

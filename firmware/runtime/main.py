@@ -39,11 +39,13 @@ if s.get("trial"):
     _save(s)
 if s.get("active"):  # the slot's modules, and none of the factory lib/ beside them
     sys.path[:] = ["apps/" + s["active"]] + [p for p in sys.path if not p.endswith("lib")]
+trial = s.get("trial")
+del s, _state, _save  # the loader's globals live as long as the node: keep one flag
 try:
     import app
 except Exception as e:  # a release that cannot even be imported
     sys.print_exception(e)
-    if s.get("trial"):
+    if trial:
         machine.reset()  # counted as an attempt at the next boot
     raise
 app.main()

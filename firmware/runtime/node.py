@@ -10,8 +10,6 @@ import sys
 import health
 import operations
 import reading
-import slots
-import trial
 import senml
 import store
 from clock import Clock, keep_synced
@@ -22,7 +20,6 @@ from mqtt import MQTTException
 from net import Net
 from outbox import Outbox
 from spool import Spool
-from updater import Updater
 from watchdog import Watchdog
 
 
@@ -49,7 +46,8 @@ class Node:
         self.commands = Commands(self.id, self.clock, log)
         self.watchdog = Watchdog(None, log)
         self.net = Net(cfg["wifi"]["ssid"], cfg["wifi"]["psk"], log)
-        self.updates = Updater(self)
+        self.updates = None  # an updates.Updater while an install or a trial needs one
+        self.release_fresh = False  # a fresh timestamp from the update service seen this boot
         self.link = Link(cfg, self.net, log,
                          lambda t, m, r: operations.inbound(self, t, m, r), self._connected)
         self.store_errors = 0
@@ -70,9 +68,13 @@ class Node:
                  for s in self.sensors]
         for job in (self._intervals(), self.link.run(), self._publisher(), self._health(),
                     keep_synced(self.clock, self.net, self.cfg["ntp"], self.log),
-                    self.link.watch_net(), self.watchdog.run(), operations.serve(self),
-                    trial.watch(self)):
+                    self.link.watch_net(), self.watchdog.run(), operations.serve(self)):
             tasks.append(asyncio.create_task(job))
+        app = health.app_state()
+        if app.get("trial") or app.get("reverted"):  # a release to confirm, a revert to report
+            import trial
+
+            tasks.append(asyncio.create_task(trial.watch(self)))
         try:
             await asyncio.gather(*tasks)
         finally:
@@ -92,7 +94,7 @@ class Node:
         w.register("aggregator", int(self.cfg["interval_s"] * 1000) + 10000)
         w.register("publisher", 90000)
         # a trial runs under the watchdog the loader started, whatever the config says
-        secs = self.cfg["watchdog_s"] or (30 if slots.state().get("trial") else 0)
+        secs = self.cfg["watchdog_s"] or (30 if health.app_state().get("trial") else 0)
         if secs:
             w.wdt = self.board.watchdog(int(secs * 1000))
 

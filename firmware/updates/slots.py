@@ -18,7 +18,7 @@ import os
 
 import store
 
-STATE = "app.json"
+STATE = "app.json"  # as health.APP_STATE
 APPS = "apps"
 
 

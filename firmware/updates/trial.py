@@ -8,9 +8,13 @@ import asyncio
 
 from time import ticks_add, ticks_diff, ticks_ms
 
-import health
+import selfcheck
 import slots
+from commands import drop
 from release import UpdateError
+from updater import Updater
+
+_MODULES = ("trial", "selfcheck", "updater", "release", "slots", "trustroot", "envelope", "pss")  # dropped when done
 
 
 def _report_revert(node, s):
@@ -26,25 +30,31 @@ async def watch(node):
     s = slots.state()
     _report_revert(node, s)
     if not s.get("trial"):
+        drop(_MODULES)
         return
     deadline = ticks_add(ticks_ms(), int(node.cfg["updates"]["trial_s"] * 1000))
     node.log.info("update", "v%d on trial (attempt %d of %d)"
                   % (s["version"], s.get("attempts", 0), s.get("attempts_max", 0)))
-    while ticks_diff(deadline, ticks_ms()) > 0:
-        await asyncio.sleep_ms(1000)
-        if not node.link.connected:
-            continue
-        try:
-            await node.updates.timestamp(s["version"])
-        except (UpdateError, OSError) as e:
-            node.log.warning("update", "trial: %s" % e)
-            continue
-        report = health.selftest(node)
-        if report["passed"]:
-            slots.confirm(s)
-            node.log.info("update", "v%d confirmed" % s["version"])
-            node.commands.result(s.get("seq"), "update", "confirmed", "v%d" % s["version"])
-            return
+    node.updates = Updater(node)  # the timestamp comes from the update service
+    try:
+        while ticks_diff(deadline, ticks_ms()) > 0:
+            await asyncio.sleep_ms(1000)
+            if not node.link.connected:
+                continue
+            try:
+                await node.updates.timestamp(s["version"])
+            except (UpdateError, OSError) as e:
+                node.log.warning("update", "trial: %s" % e)
+                continue
+            node.release_fresh = True
+            if selfcheck.run(node)["passed"]:
+                slots.confirm(s)
+                node.log.info("update", "v%d confirmed" % s["version"])
+                node.commands.result(s.get("seq"), "update", "confirmed", "v%d" % s["version"])
+                return
+    finally:
+        node.updates = None
+        drop(_MODULES)
     node.log.error("update", "v%d not confirmed within %d s; restarting"
                    % (s["version"], node.cfg["updates"]["trial_s"]))
     node.board.reset()
