@@ -63,23 +63,21 @@ def begin(s, version):
         return st["slot"]
     slot = "b" if s.get("active") == "a" else "a"
     _rmtree(slot_dir(slot))
-    try:
-        os.mkdir(APPS)
-    except OSError:
-        pass
     os.mkdir(slot_dir(slot))
     s["staging"] = {"slot": slot, "version": version}
     save(s)
     return slot
 
 
-def switch(s, version, security, attempts_max):
-    """The staged slot, verified, boots next as a trial; the running one is its fallback."""
+def switch(s, version, security, attempts_max, seq=None):
+    """The staged slot, verified, boots next as a trial; the running one is its fallback.
+    `seq`: the command that asked for it (its results name it)."""
     st = s["staging"]
     new = {"active": st["slot"], "version": version, "previous": s.get("active"),
            "previous_version": s.get("version", 0), "trial": True, "attempts": 0,
            "attempts_max": attempts_max, "security": s.get("security", 0),
-           "trial_security": security}
+           "trial_security": security, "seq": seq,
+           "timestamp_version": s.get("timestamp_version", 0)}
     save(new)
     return new
 

@@ -15,12 +15,14 @@ from micropython import const
 
 import release
 import slots
+import store
 import trustroot
 from envelope import TrustError, open_signed, open_signed_file
 from mqtt import MQTTException
 from release import CHUNK, MAX_MANIFEST, UpdateError
 
 _TRIES = const(4)
+TIMESTAMP_FILE = "apps/timestamp.sns"  # the one an install is working from
 _WAIT_MS = const(5000)
 
 
@@ -30,6 +32,13 @@ def _file_size(path):
             return f.seek(0, 2)
     except OSError:
         return -1
+
+
+def _mkdir(path):
+    try:
+        os.mkdir(path)
+    except OSError:
+        pass
 
 
 def _load_json(path, off, size):
@@ -129,66 +138,92 @@ class Updater:
         except TrustError as e:
             raise UpdateError(str(e))
 
-    async def timestamp(self, version, roles=None):
-        """The update service's current timestamp, verified (timestamp key) and fresh."""
+    async def timestamp(self, version, roles=None, data=None):
+        """The update service's current timestamp (or `data`: one kept on flash), verified
+        (timestamp key) and fresh."""
         roles = roles or self._roles()
         s = slots.state()
-        data = await self._get(version, "timestamp")
+        if data is None:
+            data = await self._get(version, "timestamp")
         body = self._open(data, roles, "timestamp", 1024)
         t = release.timestamp(body, self.node.clock.now(), s.get("timestamp_version", 0))
         self.fresh = True
         if t["version"] != s.get("timestamp_version"):
             s["timestamp_version"] = t["version"]
             slots.save(s)
+        t["data"] = data
+        return t
+
+    async def _fresh_timestamp(self, version, roles):
+        """The timestamp kept on flash by an interrupted install while it is fresh and names
+        `version` (a resume fetches nothing it already has), else the service's."""
+        try:
+            t = await self.timestamp(version, roles, store.read_bytes(TIMESTAMP_FILE))
+            if t["release"] == version:
+                return t
+        except (OSError, UpdateError):
+            pass
+        t = await self.timestamp(version, roles)
+        store.write_atomic(TIMESTAMP_FILE, t["data"])
         return t
 
     # -- install
     async def install(self, version, seq=None):
         """Stages release `version` in the free slot and switches to it as a trial; returns
-        a word for cmd/result. UpdateError (nothing switched) otherwise."""
+        a word for cmd/result. UpdateError (nothing switched) otherwise. An install cut short
+        (a drop, a reboot, a power cut) resumes where it stopped: what is on flash is kept."""
         s = slots.state()
         if s.get("trial"):
             raise UpdateError("v%d is still on trial" % s["version"])
         if version == s.get("version"):
             return "already running v%d" % version
         self.node.log.info("update", "fetching v%d" % version)
+        _mkdir(slots.APPS)
         roles = self._roles()
-        t = await self.timestamp(version, roles)
+        t = await self._fresh_timestamp(version, roles)
         if t["release"] != version:
             raise UpdateError("the update service offers v%d, not v%d" % (t["release"], version))
-        part = slots.APPS + "/release.part"
-        await self._fetch_file(version, "manifest", part)
-        role, keys = roles["release"]
+        st = s.get("staging")
+        folder = slots.slot_dir(st["slot"]) if st and st["version"] == version else None
+        path = folder + "/release.sns" if folder else None
+        if path is None or _file_size(path) < 0:  # not kept yet: fetch (or finish) it
+            path = slots.APPS + "/release-%d.part" % version
+            await self._fetch_file(version, "manifest", path)
         try:
-            off, size, digest = open_signed_file(part, keys, role, MAX_MANIFEST, "manifest")
-        except TrustError as e:
-            raise UpdateError(str(e))
+            off, size, digest = self._manifest(path, roles)
+        except UpdateError:
+            os.remove(path)  # fetched again next time
+            raise
         if digest.hex() != t["manifest"]:
             raise UpdateError("manifest is not the one the timestamp names (mix-and-match)")
-        m = release.manifest(_load_json(part, off, size), s, self.node.cfg["board"],
+        m = release.manifest(_load_json(path, off, size), s, self.node.cfg["board"],
                              self.node.clock.now())
-        slot = slots.begin(s, version)
-        folder = slots.slot_dir(slot)
-        os.rename(part, folder + "/release.sns")
+        if not folder:
+            folder = slots.slot_dir(slots.begin(s, version))
+        if path.endswith(".part"):
+            os.rename(path, folder + "/release.sns")
         for f in m["files"]:
             await self._stage(version, folder + "/" + f[0], f)
         for f in m["files"]:  # the slot as a whole, read back from flash
             if _file_hash(folder + "/" + f[0]) != f[2]:
                 raise UpdateError("%s changed on flash after staging" % f[0])
-        cfg = self.node.cfg["updates"]
-        n = slots.switch(s, version, m["security"], cfg["attempts"])
-        n["seq"] = seq
-        slots.save(n)
-        return "v%d staged in slot %s; restarting into a trial" % (version, slot)
+        n = slots.switch(s, version, m["security"], self.node.cfg["updates"]["attempts"], seq)
+        return "v%d staged in slot %s; restarting into a trial" % (version, n["active"])
+
+    def _manifest(self, path, roles):
+        role, keys = roles["release"]
+        try:
+            return open_signed_file(path, keys, role, MAX_MANIFEST, "manifest")
+        except TrustError as e:
+            raise UpdateError(str(e))
 
     async def _fetch_file(self, version, name, path):
-        """A whole envelope, piece by piece, to flash (a manifest is ~10 KB)."""
-        try:
-            os.mkdir(slots.APPS)
-        except OSError:
-            pass
-        open(path, "wb").close()
-        for c in range(MAX_MANIFEST // CHUNK + 2):
+        """A whole envelope, piece by piece, to flash (a manifest is ~10 KB); the pieces
+        already there are kept (each is one append: whole, or not there)."""
+        have = _file_size(path)
+        if have > 0 and have % CHUNK:
+            return  # its short last piece is there: complete
+        for c in range(max(0, have) // CHUNK, MAX_MANIFEST // CHUNK + 2):
             data = await self._get(version, name, c)
             with open(path, "ab") as fh:
                 fh.write(data)

@@ -1,0 +1,170 @@
+# App updates on littlefs over the fake flash (runs under MicroPython): the node's own updater
+# (firmware/updates/) installs a signed release that a fake update service hands it piece by
+# piece, while the power goes at a chosen program operation. After each "reboot" the node must
+# point at a complete, verified release (the old one, or the new one on trial), its security
+# counter must not have dropped, and finishing the install must fetch no more than the release
+# plus one piece per interruption. Release files, keys and timestamps are made on the host
+# (host_tests/test_update_powercut.py) and read from SRC.
+import asyncio
+import json
+import os
+from hashlib import sha256
+
+import fakeflash
+import slots
+import updater
+
+CHUNK = 1024
+
+
+class _Log:
+    def info(self, *a):
+        pass
+
+    warning = error = info
+
+
+class _Clock:
+    def __init__(self, now):
+        self._now = now
+
+    def now(self):
+        return self._now
+
+
+class _Service:
+    """The update service's side of the wire, answering synchronously."""
+
+    def __init__(self, src, version):
+        self.src = src
+        self.version = version
+        self.updater = None
+
+    def _read(self, path, c):
+        with open(path, "rb") as f:
+            f.seek(c * CHUNK)
+            return f.read(CHUNK)
+
+    async def publish(self, topic, msg, retain=False, qos=0):
+        req = json.loads(msg)
+        name, c = req["f"], req["c"]
+        if name == "timestamp":
+            data = open(self.src + "/timestamp.sns", "rb").read()
+        elif name == "manifest":
+            data = self._read(self.src + "/manifest.sns", c)
+        else:
+            data = self._read(self.src + "/files/" + name, c)
+        head = b"SNU1" + self.version.to_bytes(4, "big") + bytes([len(name)]) + name.encode() \
+            + c.to_bytes(4, "big")
+        self.updater.on_data(head + data)
+
+    def check_msg(self):
+        return 0
+
+
+class _Link:
+    connected = True
+    update_topic = "stadsnod/node-1/update/get"
+
+    def __init__(self, service):
+        self.mqtt = service
+
+
+class _Commands:
+    def __init__(self, root_file):
+        self.root_file = root_file
+
+
+class _Node:
+    def __init__(self, src, version, now):
+        self.cfg = {"board": "host", "updates": {"attempts": 3}}
+        self.clock = _Clock(now)
+        self.log = _Log()
+        self.commands = _Commands(src + "/root.sns")
+        self.service = _Service(src, version)
+        self.link = _Link(self.service)
+
+
+def _hash(path):
+    with open(path, "rb") as f:
+        return sha256(f.read()).digest().hex()
+
+
+def _fresh(old_files):
+    flash = fakeflash.Flash(blocks=512)
+    flash.format()
+    flash.mount()
+    os.chdir("/flash")
+    os.mkdir("apps")
+    os.mkdir("apps/a")
+    for name, data in old_files.items():
+        with open("apps/a/" + name, "wb") as f:
+            f.write(data)
+    slots.save({"active": "a", "version": 1, "security": 1})
+    return flash
+
+
+def _reboot(flash):
+    os.chdir("/")
+    flash.unmount()
+    flash.mount()
+    os.chdir("/flash")
+
+
+def _install(node, version):
+    up = updater.Updater(node)
+    node.service.updater = up
+    try:
+        asyncio.run(up.install(version))
+    except updater.UpdateError as e:
+        if "still on trial" not in str(e):
+            raise
+    return up.fetched
+
+
+def _check(old_files, new_files):
+    """The release app.json points at is whole and verified; what it was otherwise."""
+    s = slots.state()
+    if s.get("active") == "a":
+        assert s["version"] == 1 and not s.get("trial"), s
+        for name, data in old_files.items():
+            assert _hash("apps/a/" + name) == sha256(data).digest().hex(), name
+        return "old"
+    assert s.get("active") == "b" and s["version"] == 2 and s["trial"], s
+    assert s["security"] == 1 and s["trial_security"] == 2, s  # rises only on confirm
+    for name, digest in new_files.items():
+        assert _hash("apps/b/" + name) == digest, name
+    return "new"
+
+
+def run(src, now_s):
+    """Every cut point of one install; returns a JSON-able summary."""
+    meta = json.load(open(src + "/meta.json"))
+    old_files = {k: bytes.fromhex(v) for k, v in meta["old"].items()}
+    node = _Node(src, 2, (now_s, 0))
+    flash = _fresh(old_files)
+    start = flash.writes
+    clean = _install(node, 2)
+    total = flash.writes - start
+    assert _check(old_files, meta["new"]) == "new"
+    os.chdir("/")
+    flash.unmount()
+    outcomes = {"old": 0, "new": 0}
+    worst = 0
+    for cut in range(total + 1):
+        flash = _fresh(old_files)
+        flash.cut_after = flash.writes + cut
+        fetched = 0
+        try:
+            fetched = _install(node, 2)
+        except OSError:  # the power went: whatever it had fetched is what it cost
+            fetched = node.service.updater.fetched
+        _reboot(flash)
+        outcomes[_check(old_files, meta["new"])] += 1
+        fetched += _install(node, 2)  # the next boot finishes it
+        assert _check(old_files, meta["new"]) == "new"
+        worst = max(worst, fetched - clean)
+        os.chdir("/")
+        flash.unmount()
+    return {"cut_points": total + 1, "outcomes": outcomes, "clean_bytes": clean,
+            "worst_extra_bytes": worst}
