@@ -16,3 +16,25 @@ def test_a_power_cut_at_every_flash_write_of_an_install(tmp_path) -> None:
     assert out["outcomes"]["old"] > 0 and out["outcomes"]["new"] > 0, out
     assert out["outcomes"]["old"] + out["outcomes"]["new"] == out["cut_points"], out
     assert out["worst_extra_bytes"] <= 1024, out
+
+
+def test_each_attack_on_an_install_is_refused_and_changes_nothing(tmp_path) -> None:
+    """TUF's attacks on the node's own updater: rollback (older release, older timestamp),
+    freeze, a release below the security counter or expired, the wrong board or .mpy ABI,
+    arbitrary software (a manifest signed by the timestamp key, a timestamp by the release
+    key), mix-and-match (a manifest the timestamp does not name, a file of another release),
+    endless data (an oversize file entry, chunk or manifest) -- and an equal version is a
+    no-op. What runs, and what it would fall back to, stay as they were."""
+    from stadsnod.testbed.ota import attack_cases, run_attacks
+
+    out = run_attacks(attack_cases(tmp_path))
+    assert len(out) == 15, sorted(out)
+    for name, (said, unchanged, expect, _fetched) in out.items():
+        assert expect in said, (name, said)
+        assert unchanged, name
+        if name != "same-version":
+            assert said.startswith("refused: "), (name, said)
+    # endless data is refused before it is read: one piece of the manifest (and the
+    # timestamp, ~600 B), not its 18 KB
+    assert out["oversize-manifest"][3] <= 1024 + 1024, out["oversize-manifest"]
+

@@ -112,6 +112,9 @@ class Updater:
                 continue
             data, self._got, self._want = self._got, None, None
             self.fetched += len(data)
+            if len(data) > CHUNK:
+                raise UpdateError("%s piece %d: %d bytes, over %d" % (name, chunk, len(data),
+                                                                      CHUNK))
             return data
         raise UpdateError("no answer from the update service for %s chunk %d" % (name, chunk))
 
@@ -225,6 +228,11 @@ class Updater:
             return  # its short last piece is there: complete
         for c in range(max(0, have) // CHUNK, MAX_MANIFEST // CHUNK + 2):
             data = await self._get(version, name, c)
+            if c == 0 and len(data) >= 8:  # the envelope says its length: cap it at once
+                size = int.from_bytes(data[4:8], "big")
+                if size > MAX_MANIFEST:
+                    raise UpdateError("%s of %d bytes over the %d-byte limit"
+                                      % (name, size, MAX_MANIFEST))
             with open(path, "ab") as fh:
                 fh.write(data)
             if len(data) < CHUNK:

@@ -35,15 +35,16 @@ class _Clock:
 class _Service:
     """The update service's side of the wire, answering synchronously."""
 
-    def __init__(self, src, version):
+    def __init__(self, src, version, chunk=CHUNK):
         self.src = src
         self.version = version
+        self.chunk = chunk  # what it sends for a piece: a hostile service sends more
         self.updater = None
 
     def _read(self, path, c):
         with open(path, "rb") as f:
-            f.seek(c * CHUNK)
-            return f.read(CHUNK)
+            f.seek(c * self.chunk)
+            return f.read(self.chunk)
 
     async def publish(self, topic, msg, retain=False, qos=0):
         req = json.loads(msg)
@@ -76,12 +77,12 @@ class _Commands:
 
 
 class _Node:
-    def __init__(self, src, version, now):
+    def __init__(self, src, version, now, root=None, chunk=CHUNK):
         self.cfg = {"board": "host", "updates": {"attempts": 3}}
         self.clock = _Clock(now)
         self.log = _Log()
-        self.commands = _Commands(src + "/root.sns")
-        self.service = _Service(src, version)
+        self.commands = _Commands(root or src + "/root.sns")
+        self.service = _Service(src, version, chunk)
         self.link = _Link(self.service)
 
 
@@ -168,3 +169,35 @@ def run(src, now_s):
         flash.unmount()
     return {"cut_points": total + 1, "outcomes": outcomes, "clean_bytes": clean,
             "worst_extra_bytes": worst}
+
+
+_KEPT = ("active", "version", "security", "trial", "previous")
+
+
+def attacks(cases, now_s):
+    """Each hostile release in cases/<name>/ (tools/stadsnod/testbed/ota.py): what the node
+    answered, and whether what it runs and falls back to stayed as it was."""
+    out = {}
+    for name in sorted(os.listdir(cases)):
+        d = cases + "/" + name
+        case = json.load(open(d + "/case.json"))
+        node = _Node(d, case["version"], (now_s, 0), cases + "/../root.sns",
+                     case.get("chunk_bytes", CHUNK))
+        flash = fakeflash.Flash(blocks=512)
+        flash.format()
+        flash.mount()
+        os.chdir("/flash")
+        os.mkdir("apps")
+        slots.save(case["state"])
+        up = updater.Updater(node)
+        node.service.updater = up
+        try:
+            said = asyncio.run(up.install(case["version"]))
+        except updater.UpdateError as e:
+            said = "refused: %s" % e
+        after = slots.state()
+        same = all(after.get(k) == case["state"].get(k) for k in _KEPT)
+        out[name] = [said, same, case["expect"], up.fetched]
+        os.chdir("/")
+        flash.unmount()
+    return out
