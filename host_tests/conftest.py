@@ -134,3 +134,15 @@ def make_node(tmp_path, demo_pki, broker, sntp):
     yield make
     for n in nodes:
         n.stop()
+
+
+@pytest.fixture
+def updates(tmp_path, demo_pki, broker):
+    """The city's update service on the test broker, serving releases from tmp_path."""
+    from stadsnod.cityit.update_service import UpdateService
+
+    service = UpdateService("127.0.0.1", broker.port, demo_pki.ca_pem,
+                            demo_pki.dir / "platform.pem", demo_pki.dir / "platform.key",
+                            "stadsnod", tmp_path / "releases", demo_pki.trust()).start()
+    yield service
+    service.stop()

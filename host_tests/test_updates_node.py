@@ -13,7 +13,6 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
 from stadsnod.cityit.update_service import UpdateService
 from stadsnod.core.paths import BUILD, TARGETS, unix_target, venv_tool
 from stadsnod.core.senml import by_name
@@ -21,16 +20,6 @@ from stadsnod.core.senml import by_name
 from host_tests.test_commands_node import _results, _send, _wait_result
 from host_tests.test_e2e_node import fixed_world
 from provisioning.release import publish
-
-
-@pytest.fixture
-def updates(tmp_path, demo_pki, broker):
-    releases = tmp_path / "releases"
-    service = UpdateService("127.0.0.1", broker.port, demo_pki.ca_pem,
-                            demo_pki.dir / "platform.pem", demo_pki.dir / "platform.key",
-                            "stadsnod", releases, demo_pki.trust()).start()
-    yield service
-    service.stop()
 
 
 def _lib_with_app(tmp_path: Path, name: str, source: str | None) -> Path:
@@ -142,3 +131,19 @@ def test_a_release_that_never_reaches_the_broker_is_taken_back(make_node, platfo
         reverted = _wait_result(platform, device, 1, "reverted", timeout=60)
         assert reverted["detail"] == "v1 did not confirm; running v0"
         assert "not confirmed within 6 s" in node.console()
+
+
+def test_a_release_that_hangs_at_import_is_reset_by_the_watchdog_and_taken_back(
+        make_node, platform, demo_pki, updates, tmp_path):
+    """The loader starts the watchdog before it imports a trial release: a release that
+    never returns from its import is reset (cause 3, the watchdog), twice, then reverted."""
+    device = "upd-0004"
+    _release(updates, _lib_with_app(tmp_path, "v7", "while True:\n    pass\n"), 7)
+    node = make_node(device, world=fixed_world("53540000ab04"),
+                     updates={"trial_s": 20, "attempts": 2}).start()
+    _ready(platform, device)
+    _send(platform, device, demo_pki.trust().command(device, 1, "update", {"release": 7}))
+    assert _wait_result(platform, device, 1, "done", timeout=60)
+    reverted = _wait_result(platform, device, 1, "reverted", timeout=60)
+    assert reverted["detail"] == "v7 did not confirm; running v0"
+    assert node.resets[:3] == [2, 3, 3]  # the switch, then the watchdog at each hung boot

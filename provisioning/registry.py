@@ -28,6 +28,8 @@ CREATE TABLE IF NOT EXISTS devices (
   serial TEXT, expires TEXT, state TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS revoked (serial TEXT PRIMARY KEY, device TEXT, at TEXT);
 CREATE TABLE IF NOT EXISTS rotating (device TEXT PRIMARY KEY, old_serial TEXT, at TEXT);
+CREATE TABLE IF NOT EXISTS releases (
+  device TEXT PRIMARY KEY, version INTEGER, state TEXT, detail TEXT, at TEXT);
 CREATE TABLE IF NOT EXISTS audit (
   seq INTEGER PRIMARY KEY, at TEXT NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL,
   detail TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL);
@@ -169,6 +171,22 @@ class Registry:
         with self.transaction() as db:
             self._audit(db, action, detail)
         self._commit_head()
+
+    # -- releases
+    def record_release(self, device_id: str, version: int, state: str, detail: str) -> None:
+        """What a rollout learnt of a node (confirmed, reverted, failed...), with its entry."""
+        at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO releases VALUES (?,?,?,?,?)",
+                       (device_id, version, state, detail, at))
+            self._audit(db, "release-" + state, {"device": device_id, "release": version,
+                                                 "detail": detail})
+        self._commit_head()
+
+    def releases(self) -> dict[str, dict]:
+        cur = self.db.execute("SELECT * FROM releases")
+        cols = [c[0] for c in cur.description]
+        return {r[0]: dict(zip(cols, r, strict=True)) for r in cur.fetchall()}
 
     # -- the audit log
     def audit(self) -> list[dict]:

@@ -2,7 +2,8 @@
 timestamp statements (timestamp key) that say which release is the newest. The node's side is
 firmware/updates/ (release.py checks what is made here).
 
-    <releases>/<target>/<version>/manifest.sns   the signed manifest (envelope)
+    <releases>/<target>/<version>/manifest.json  the manifest, as built
+    <releases>/<target>/<version>/manifest.sns   the same bytes signed (an envelope)
     <releases>/<target>/<version>/files/<name>   the files, as the node stores them
 """
 
@@ -59,9 +60,10 @@ def manifest(lib: Path, version: int, security: int, boards: list[str],
             "chunk": CHUNK, "files": files}
 
 
-def publish(store: TrustStore, lib: Path, releases: Path, target: str, version: int,
-            security: int, boards: list[str], expires_days: float = 365) -> Path:
-    """Builds and signs release `version` of `lib` into releases/<target>/<version>/."""
+def build(lib: Path, releases: Path, target: str, version: int, security: int,
+          boards: list[str], expires_days: float = 365) -> Path:
+    """Release `version` of `lib` into releases/<target>/<version>/: the files and an unsigned
+    manifest.json (`sign` makes it a release the update service offers)."""
     out = releases / target / str(version)
     if out.exists():
         raise TrustError(f"release {version} for {target} exists ({out}): versions only rise")
@@ -75,7 +77,28 @@ def publish(store: TrustStore, lib: Path, releases: Path, target: str, version: 
     (out / "files").mkdir(parents=True)
     for entry in doc["files"]:
         shutil.copy2(lib / entry[0], out / "files" / entry[0])
-    (out / "manifest.sns").write_bytes(wrap(body, store.signers("release")))
+    (out / "manifest.json").write_bytes(body)
+    return out
+
+
+def sign(store: TrustStore, folder: Path) -> Path:
+    """manifest.sns: the built manifest's exact bytes under the release key(s), after checking
+    that the files are still the ones it names."""
+    body = (folder / "manifest.json").read_bytes()
+    for name, size, digest, *_ in json.loads(body)["files"]:
+        data = (folder / "files" / name).read_bytes()
+        if len(data) != size or hashlib.sha256(data).hexdigest() != digest:
+            raise TrustError(f"{folder / 'files' / name} changed since the release was built")
+    out = folder / "manifest.sns"
+    out.write_bytes(wrap(body, store.signers("release")))
+    return out
+
+
+def publish(store: TrustStore, lib: Path, releases: Path, target: str, version: int,
+            security: int, boards: list[str], expires_days: float = 365) -> Path:
+    """build and sign in one step."""
+    out = build(lib, releases, target, version, security, boards, expires_days)
+    sign(store, out)
     return out
 
 

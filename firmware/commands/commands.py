@@ -53,6 +53,9 @@ class Commands:
 
         try:
             command_check.handle(self, msg)
+        except MemoryError:  # no room to check it now: refused, not obeyed, not fatal
+            self.rejected += 1
+            self.result(None, None, "refused", "out of memory; send it again")
         finally:
             drop(CHECKING)
 

@@ -80,5 +80,8 @@ async def run(node, op, args):
     fn = _OPS.get(op)
     if fn is None:
         raise ValueError("%s is not supported by this firmware" % op)
-    detail = await fn(node, args)
+    try:
+        detail = await fn(node, args)
+    except MemoryError:
+        raise OSError("out of memory; try again later")
     return detail, op in _RESTARTS and not str(detail).startswith("already")

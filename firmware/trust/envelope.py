@@ -105,3 +105,32 @@ def open_signed_file(path, keys, role, max_body, what):
     digest = h.digest()
     _enough(verified(None, sigs, keys, role, digest), role, what)
     return 8, size, digest
+
+
+def body_json(path):
+    """The JSON body of an envelope on flash, parsed as a stream: no buffer the size of the
+    file is needed (a heap with 76 KB free may have no 6 KB in one piece)."""
+    import json
+    import os
+
+    tmp = path + ".json"
+    buf = bytearray(256)
+    with open(path, "rb") as src:
+        head = src.read(8)
+        if len(head) < 8 or head[:4] != MAGIC:
+            raise TrustError("not a signed envelope")
+        size = int.from_bytes(head[4:8], "big")
+        with open(tmp, "wb") as dst:
+            while size:
+                n = src.readinto(buf if size >= 256 else memoryview(buf)[:size])
+                if not n:
+                    raise TrustError("truncated envelope")
+                dst.write(memoryview(buf)[:n])
+                size -= n
+    try:
+        with open(tmp) as f:
+            return json.load(f)
+    except ValueError as e:
+        raise TrustError("malformed body: %s" % e)
+    finally:
+        os.remove(tmp)

@@ -9,7 +9,7 @@ import json
 from micropython import const
 
 import store
-from envelope import TrustError, open_signed, unwrap, verified
+from envelope import TrustError, body_json, open_signed, unwrap, verified
 
 ROOT_FILE = "certs/trust.root"  # from the provisioning bundle, beside the identity
 MAX_ROOT = const(16384)
@@ -35,7 +35,13 @@ class Root:
 
 def _parse(body):
     try:
-        doc = json.loads(bytes(body))
+        return _parse_doc(json.loads(bytes(body)))
+    except ValueError as e:
+        raise TrustError("malformed root: %r" % (e,))
+
+
+def _parse_doc(doc):
+    try:
         if doc.get("type") != TYPE:
             raise TrustError("not a root document")
         v = doc["version"]
@@ -64,12 +70,12 @@ def _self_signed(data):
 
 
 def load(path=ROOT_FILE):
-    """The installed root, or None when the node has none (it then refuses all it is sent)."""
-    try:
-        data = store.read_bytes(path)
-    except OSError:
+    """The installed root, or None when the node has none (it then refuses all it is sent).
+    It was verified when it was installed (install_first, rotate) and the flash is the node's
+    own, so it is read as a stream and not checked again (two RSA checks a load)."""
+    if not store.exists(path):
         return None
-    return _self_signed(data)
+    return _parse_doc(body_json(path))
 
 
 def install_first(data, path=ROOT_FILE):

@@ -17,7 +17,7 @@ import release
 import slots
 import store
 import trustroot
-from envelope import TrustError, open_signed, open_signed_file
+from envelope import TrustError, body_json, open_signed, open_signed_file
 from mqtt import MQTTException
 from release import CHUNK, MAX_MANIFEST, UpdateError
 
@@ -39,27 +39,6 @@ def _mkdir(path):
         os.mkdir(path)
     except OSError:
         pass
-
-
-def _load_json(path, off, size):
-    """The JSON document at path[off:off + size], parsed as a stream (no copy in RAM)."""
-    tmp = path + ".json"
-    buf = bytearray(256)
-    with open(path, "rb") as src, open(tmp, "wb") as dst:
-        src.seek(off)
-        while size:
-            n = src.readinto(buf if size >= 256 else memoryview(buf)[:size])
-            if not n:
-                raise UpdateError("manifest truncated on flash")
-            dst.write(memoryview(buf)[:n])
-            size -= n
-    try:
-        with open(tmp) as f:
-            return json.load(f)
-    except ValueError:
-        raise UpdateError("signed, but not a release manifest")
-    finally:
-        os.remove(tmp)
 
 
 def _file_hash(path):
@@ -193,14 +172,17 @@ class Updater:
             path = slots.APPS + "/release-%d.part" % version
             await self._fetch_file(version, "manifest", path)
         try:
-            off, size, digest = self._manifest(path, roles)
+            digest = self._manifest(path, roles)[2]
         except UpdateError:
             os.remove(path)  # fetched again next time
             raise
         if digest.hex() != t["manifest"]:
             raise UpdateError("manifest is not the one the timestamp names (mix-and-match)")
-        m = release.manifest(_load_json(path, off, size), s, self.node.cfg["board"],
-                             self.node.clock.now())
+        try:
+            doc = body_json(path)
+        except TrustError:
+            raise UpdateError("signed, but not a release manifest")
+        m = release.manifest(doc, s, self.node.cfg["board"], self.node.clock.now())
         if not folder:
             folder = slots.slot_dir(slots.begin(s, version))
         if path.endswith(".part"):

@@ -29,6 +29,8 @@ COMMANDS: dict[str, Command | Group] = {
     "device": cityit.DEVICE,
     "keys": signing.KEYS,
     "command": signing.COMMAND,
+    "release": signing.RELEASE,
+    "fleet": signing.FLEET,
     "broker": Group("run the embedded broker (default), or write the city broker's "
                     "configuration from the PKI",
                     {"run": testbed.BROKER_RUN, "config": cityit.BROKER_CONFIG}, default="run"),

@@ -140,3 +140,147 @@ COMMAND = Group("city IT: signed commands to a node", {
     "send": Command("sign a command for one node, send it, print its results (exit 0 done, "
                     "1 refused or failed, 2 no answer)", _send, _send_args),
 })
+
+
+# -- releases and rollouts
+def _releases_dir(city, folder: str | None):
+    from pathlib import Path
+
+    return Path(folder) if folder else city.dir / "releases"
+
+
+def _build_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--target", required=True, help="build target: esp32, rp2 (or unix)")
+    p.add_argument("--version", type=int, required=True, help="release number (only rises)")
+    p.add_argument("--security", type=int, default=0,
+                   help="security counter: nodes never install anything below it again once "
+                        "a release with it is confirmed")
+    p.add_argument("--boards", help="boards it is for (default: every board of the target)")
+    p.add_argument("--expires-days", type=float, default=365)
+    p.add_argument("--releases", help="the update service's folder (default <pki>/releases)")
+    add_pki_dir(p)
+
+
+def _build(args: argparse.Namespace) -> int:
+    from provisioning.release import build
+
+    from ..core.boards import board_files, load_board
+    from ..core.paths import BUILD, build_target
+
+    city = _city(args.pki)
+    target = build_target(args.target)
+    lib = BUILD / target / "lib"
+    if not lib.is_dir():
+        raise ToolError(f"no build for {target}: run 'stadsnod build' first")
+    boards = args.boards.split(",") if args.boards else [
+        spec["name"] for spec in (load_board(p)[0] for p in board_files())
+        if build_target(spec["target"]) == target]
+    out = build(lib, _releases_dir(city, args.releases), target, args.version, args.security,
+                boards, args.expires_days)
+    city.registry.note("release-build", {"target": target, "version": args.version,
+                                         "security": args.security, "boards": boards})
+    print(f"release {args.version} for {target} ({', '.join(boards)}) built in {out}; "
+          f"sign it next: stadsnod release sign --target {args.target} --version {args.version}")
+    return 0
+
+
+def _sign_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--target", required=True, help="build target: esp32, rp2 (or unix)")
+    p.add_argument("--version", type=int, required=True)
+    p.add_argument("--releases", help="the update service's folder (default <pki>/releases)")
+    add_pki_dir(p)
+
+
+def _sign(args: argparse.Namespace) -> int:
+    from provisioning.release import sign
+
+    from ..core.paths import build_target
+
+    city = _city(args.pki)
+    folder = _releases_dir(city, args.releases) / build_target(args.target) / str(args.version)
+    if not (folder / "manifest.json").exists():
+        raise ToolError(f"no built release in {folder}: run 'stadsnod release build' first")
+    out = sign(city.trust(), folder)
+    city.registry.note("release-sign", {"target": build_target(args.target),
+                                        "version": args.version})
+    print(f"{out}: signed by the release key; the update service offers it as the newest "
+          f"from now on (roll it out: stadsnod fleet update --release {args.version})")
+    return 0
+
+
+def _serve_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--ttl", type=float, default=86400, help="timestamp lifetime in seconds")
+    p.add_argument("--releases", help="the folder of releases (default <pki>/releases)")
+    add_pki_dir(p)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import time
+
+    from .update_service import UpdateService
+
+    city = _city(args.pki)
+    s = city.settings
+    svc = UpdateService(s["broker_host"], s["broker_port"], city.ca_pem,
+                        city.dir / "platform.pem", city.dir / "platform.key", s["topic_root"],
+                        _releases_dir(city, args.releases), city.trust(), args.ttl).start()
+    print(f"update service on {s['broker_host']}:{s['broker_port']}; Ctrl-C stops it")
+    try:
+        while True:
+            time.sleep(10)
+            print(f"{svc.requests} pieces served, {svc.bytes_sent} bytes", flush=True)
+    except KeyboardInterrupt:
+        svc.stop()
+    return 0
+
+
+def _update_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--release", type=int, required=True, help="the release to roll out")
+    p.add_argument("--devices", help="comma-separated ids (default: every installed or "
+                                     "active device in the registry)")
+    p.add_argument("--canary", type=int, default=1, help="nodes in the first ring (1)")
+    p.add_argument("--rings", default="50,100",
+                   help="then these percentages of the fleet, cumulative (50,100)")
+    p.add_argument("--max-failures", type=int, default=0,
+                   help="failures a ring may have before the rollout halts (0)")
+    p.add_argument("--wait", type=float, default=600, help="seconds a ring may take")
+    add_pki_dir(p)
+
+
+def _update(args: argparse.Namespace) -> int:
+    from .fleet import rollout
+
+    city = _city(args.pki)
+    devices = args.devices.split(",") if args.devices else [
+        d["id"] for d in city.registry.devices() if d["state"] in ("installed", "active")]
+    plan = rollout(city, devices, args.release, args.canary,
+                   [int(x) for x in args.rings.split(",") if x], args.max_failures, args.wait)
+    good = sum(1 for v in plan.outcome.values() if v in ("confirmed", "already"))
+    print(f"release {args.release}: {good} of {len(devices)} confirmed in {plan.seconds:.0f} s"
+          + (f"; halted at ring {plan.halted_at}" if plan.halted_at else ""))
+    return 1 if plan.halted_at else 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    city = _city(args.pki)
+    known = city.registry.releases()
+    print(f"{'device':<24} {'state':<10} {'release':>7}  {'last result':<10} detail")
+    for d in city.registry.devices():
+        r = known.get(d["id"], {})
+        print(f"{d['id']:<24} {d['state']:<10} {r.get('version', '-')!s:>7}  "
+              f"{r.get('state', '-'):<10} {r.get('detail', '')}")
+    return 0
+
+
+RELEASE = Group("city IT: signed releases and the update service", {
+    "build": Command("a release from `make build` output: files and manifest", _build,
+                     _build_args),
+    "sign": Command("sign a built release's manifest with the release key", _sign, _sign_args),
+    "serve": Command("run the update service (answers nodes' requests over MQTT)", _serve,
+                     _serve_args),
+})
+FLEET = Group("city IT: roll a release out to the fleet, and see where each node is", {
+    "update": Command("roll a release out in rings (canary, then percentages); halts by "
+                      "itself when a ring fails (exit 1)", _update, _update_args),
+    "status": Command("every node's release, state and last result", _status, add_pki_dir),
+})

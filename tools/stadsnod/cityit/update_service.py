@@ -8,9 +8,9 @@ of a node's). Requests and answers are firmware/updates/updater.py's:
                              bytes (a 1024-byte chunk of a file or the manifest; the
                              timestamp whole; a shorter piece is the last)
 
-The timestamp is re-signed by the online timestamp key at most once a minute per target and
-lives `ttl_s`; `freeze()` stops re-signing (what a stalled or captured service does), so the
-nodes' freeze protection can be seen at work."""
+The timestamp is re-signed by the online timestamp key once a minute per target (and when a
+newer release is signed) and lives `ttl_s`; `freeze()` stops re-signing (what a stalled or
+captured service does), so the nodes' freeze protection can be seen at work."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
-from provisioning.release import CHUNK, timestamp
+from provisioning.release import CHUNK, newest, timestamp
 from provisioning.trust import TrustStore
 
 
@@ -77,11 +77,14 @@ class UpdateService:
         self.frozen = frozen
 
     def _timestamp(self, target: str) -> bytes:
+        """The current statement for `target`: re-signed once a minute, and at once when a
+        newer release has been signed."""
         with self._lock:
-            made, data = self._stamps.get(target, (0.0, b""))
-            if not self.frozen and time.time() - made > 60:
-                made, data = time.time(), timestamp(self.store, self.releases, target, self.ttl_s)
-                self._stamps[target] = (made, data)
+            made, version, data = self._stamps.get(target, (0.0, None, b""))
+            latest = newest(self.releases, target)
+            if not self.frozen and (time.time() - made > 60 or latest != version):
+                data = timestamp(self.store, self.releases, target, self.ttl_s)
+                self._stamps[target] = (time.time(), latest, data)
             return data
 
     def _piece(self, target: str, release: int, name: str, chunk: int) -> bytes | None:
