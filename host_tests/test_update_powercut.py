@@ -14,6 +14,7 @@ def test_a_power_cut_at_every_flash_write_of_an_install(tmp_path) -> None:
     assert out["cut_points"] > 50, out
     # early cuts leave the old release, cuts after the pointer's rename the new one on trial
     assert out["outcomes"]["old"] > 0 and out["outcomes"]["new"] > 0, out
+    assert out["outcomes"]["bricked"] == 0, out
     assert out["outcomes"]["old"] + out["outcomes"]["new"] == out["cut_points"], out
     assert out["worst_extra_bytes"] <= 1024, out
 

@@ -10,6 +10,8 @@ async def serve(node):
     cmds = node.commands
     while True:
         await asyncio.sleep_ms(100)
+        if node.link.connected:  # a command waits 100 ms at most (the publisher looks once a s)
+            node.link.mqtt.check_msg()
         while cmds.todo:
             await _flush(node)  # "accepted" leaves before a long operation starts
             seq, op, args = cmds.todo.pop(0)

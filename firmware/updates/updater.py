@@ -13,6 +13,7 @@ from hashlib import sha256
 
 from micropython import const
 
+import health
 import release
 import slots
 import store
@@ -187,6 +188,7 @@ class Updater:
             folder = slots.slot_dir(slots.begin(s, version))
         if path.endswith(".part"):
             os.rename(path, folder + "/release.sns")
+        health.heap_busy(self.node)  # the manifest is alive: the install's biggest moment
         for f in m["files"]:
             await self._stage(version, folder + "/" + f[0], f)
         for f in m["files"]:  # the slot as a whole, read back from flash

@@ -83,6 +83,7 @@ class _Node:
         self.log = _Log()
         self.commands = _Commands(root or src + "/root.sns")
         self.service = _Service(src, version, chunk)
+        self.heap_peak = self.heap_free_min = 0  # what health.heap_busy keeps
         self.link = _Link(self.service)
 
 
@@ -150,7 +151,7 @@ def run(src, now_s):
     assert _check(old_files, meta["new"]) == "new"
     os.chdir("/")
     flash.unmount()
-    outcomes = {"old": 0, "new": 0}
+    outcomes = {"old": 0, "new": 0, "bricked": 0}
     worst = 0
     for cut in range(total + 1):
         flash = _fresh(old_files)
@@ -161,9 +162,13 @@ def run(src, now_s):
         except OSError:  # the power went: whatever it had fetched is what it cost
             fetched = node.service.updater.fetched
         _reboot(flash)
-        outcomes[_check(old_files, meta["new"])] += 1
-        fetched += _install(node, 2)  # the next boot finishes it
-        assert _check(old_files, meta["new"]) == "new"
+        try:
+            outcomes[_check(old_files, meta["new"])] += 1
+            fetched += _install(node, 2)  # the next boot finishes it
+            assert _check(old_files, meta["new"]) == "new"
+        except (AssertionError, OSError, updater.UpdateError) as e:
+            outcomes["bricked"] += 1  # points at something incomplete, or cannot finish
+            print("bricked at cut %d: %r" % (cut, e))
         worst = max(worst, fetched - clean)
         os.chdir("/")
         flash.unmount()

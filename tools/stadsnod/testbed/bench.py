@@ -4,6 +4,7 @@ Progress goes to stderr so stdout stays machine-readable."""
 from __future__ import annotations
 
 import importlib.util
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -170,6 +171,20 @@ def run_bench(cycles: int = 120) -> None:
     tech = bench_technician(RUN / "technician-bench")
     print(f"technician_deploy_s: {tech['technician_deploy_s']:.1f} s")
     print(f"deploy_bytes: {tech['deploy_bytes']} bytes", flush=True)
+    from .ota import live_figures, powercut_release, run_powercut, verify_ms
+
+    _progress("signed updates: verification, power cuts at every write of an install")
+    print(f"ota_verify_ms: {verify_ms(RUN / 'ota-verify'):.2f} ms", flush=True)
+    shutil.rmtree(RUN / "ota-powercut", ignore_errors=True)
+    cut = run_powercut(powercut_release(RUN / "ota-powercut"))
+    print(f"ota_power_cut_points_tested: {cut['cut_points']} count")
+    print(f"ota_bricked: {cut['outcomes']['bricked']} count", flush=True)
+    _progress("signed commands and a release over MQTT: one node, then a fleet of 5")
+    for name, figure in live_figures(RUN / "ota-live").items():
+        unit = {"command_roundtrip_ms": "ms", "ota_app_install_s": "s", "ota_bytes_per_s":
+                "bytes/s", "ota_heap_peak_bytes": "bytes", "fleet_update_s_5_nodes": "s"}[name]
+        print(f"{name}: {figure:.1f} {unit}" if unit in ("ms", "s") else
+              f"{name}: {figure:.0f} {unit}", flush=True)
     from .board_vm_bench import run_board_vm_bench
     from .budget import run_budget
 

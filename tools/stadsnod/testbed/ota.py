@@ -144,3 +144,104 @@ def run_attacks(cases: Path) -> dict:
     if r.returncode:
         raise ToolError(f"the update attack run failed:\n{r.stdout[-2000:]}{r.stderr[-2000:]}")
     return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+# -- make bench
+_VERIFY = """
+import json, time, hashlib
+import pss
+v = json.load(open({path!r}))
+digest = hashlib.sha256(bytes.fromhex(v['m'])).digest()
+n, sig = int(v['n'], 16), bytes.fromhex(v['s'])
+best = 10**9
+for _ in range(10):
+    t = time.ticks_us()
+    ok = pss.verify(n, 3072, digest, sig)
+    best = min(best, time.ticks_diff(time.ticks_us(), t))
+    assert ok
+print(best)
+"""
+
+
+def verify_ms(workdir: Path) -> float:
+    """One RSASSA-PSS-3072 verification by the node's verifier on the VM (best of 10)."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from provisioning.trust import sign
+
+    key = rsa.generate_private_key(65537, 3072)
+    msg = b"stadsnod release manifest"
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / "vector.json"
+    path.write_text(json.dumps({"n": format(key.public_key().public_numbers().n, "x"),
+                                "m": msg.hex(), "s": sign(key, msg).hex()}))
+    r = run_code(_VERIFY.format(path=str(path)), timeout=60)
+    if r.returncode:
+        raise ToolError(f"the verification bench failed:\n{r.stdout}{r.stderr}")
+    return int(r.stdout.split()[-1]) / 1000
+
+
+def _results(platform, device: str) -> list[dict]:
+    return [json.loads(m.payload) for m in platform.of("cmd/result", device)]
+
+
+def _wait(platform, device: str, seq: int | None, state: str, timeout: float) -> float:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for r in _results(platform, device):
+            if r.get("seq") == seq and r.get("result") == state:
+                return time.time()
+        time.sleep(0.01)
+    raise ToolError(f"{device}: no {state} for command {seq} within {timeout:.0f} s")
+
+
+def live_figures(workdir: Path, nodes: int = 5) -> dict[str, float]:
+    """Against mosquitto with the update service: a command's round trip, a full app release
+    installed over MQTT on loopback (fresh, one node) with the heap peak it took, and the
+    demo fleet (5 nodes) from rollout start to all confirmed."""
+    from ..cityit.fleet import rollout
+    from ..cityit.update_service import UpdateService
+    from ..core.paths import BUILD, unix_target
+    from ..core.senml import by_name
+    from .deployment import Deployment
+
+    with Deployment(workdir) as dep:
+        city = dep.pki
+        svc = UpdateService("127.0.0.1", dep.broker.port, city.ca_pem,
+                            city.dir / "platform.pem", city.dir / "platform.key", "stadsnod",
+                            workdir / "releases", city.trust()).start()
+        try:
+            publish(city.trust(), BUILD / unix_target() / "lib", workdir / "releases",
+                    unix_target(), 1, 1, ["host"])
+            size = sum(p.stat().st_size for p in
+                       (workdir / "releases" / unix_target() / "1").rglob("*") if p.is_file())
+            ids = [f"ota-{i:04d}" for i in range(nodes + 1)]  # one alone, then the fleet
+            for d in ids:
+                dep.add_node(d, interval_s=1, health_s=1, updates={"trial_s": 60}).start()
+            for d in ids:
+                dep.platform.wait_for(lambda m, d=d: m.topic == f"stadsnod/{d}/health"
+                                      and by_name(m.payload)["clock_synced"], timeout=60)
+            trust, first = city.trust(), ids[0]
+            rtts = []
+            for seq in range(1, 6):
+                t0 = time.time()
+                dep.platform.client.publish(f"stadsnod/{first}/cmd", trust.command(
+                    first, seq, "selftest"), qos=1)
+                rtts.append(_wait(dep.platform, first, seq, "done", 30) - t0)
+            t0 = time.time()
+            dep.platform.client.publish(f"stadsnod/{first}/cmd", trust.command(
+                first, 10, "update", {"release": 1}), qos=1)
+            install_s = _wait(dep.platform, first, 10, "done", 120) - t0
+            _wait(dep.platform, first, 10, "confirmed", 120)
+            peaks = [by_name(m.payload)["heap_peak"] for m in dep.platform.of("health", first)
+                     if by_name(m.payload)["boot"] == 1]
+            city.settings["broker_port"] = dep.broker.port
+            fleet = rollout(city, ids[1:], 1, canary=1, percents=[100], wait_s=180,
+                            say=lambda _m: None)
+            if fleet.halted_at or len(fleet.outcome) != nodes:
+                raise ToolError(f"the bench rollout did not complete: {fleet.outcome}")
+        finally:
+            svc.stop()
+    return {"command_roundtrip_ms": min(rtts) * 1000, "ota_app_install_s": install_s,
+            "ota_bytes_per_s": size / install_s, "ota_heap_peak_bytes": max(peaks),
+            "fleet_update_s_5_nodes": fleet.seconds}
