@@ -87,22 +87,13 @@ class Board:
         del sys.modules[name]  # one number of the chip's table is needed, once: its RAM goes back
         return machine.WDT(0, timeout=min(timeout_ms, cap) if cap else timeout_ms)
 
-    def led(self, on):
-        """The status LED: the board file's "led" pin, active high, or one WS2812 pixel."""
-        spec = self.spec.get("led")
-        if not spec:
-            raise BoardError("board %s has no status LED" % self.name)
-        if not hasattr(self, "_led"):
-            self._led = machine.Pin(spec["pin"], machine.Pin.OUT)
-            if spec.get("kind") == "ws2812":
-                import neopixel
+    def led(self):
+        """The board's status LED (boards/status_led.py, imported when a command asks)."""
+        from status_led import StatusLED
 
-                self._led = neopixel.NeoPixel(self._led, 1)
-        if spec.get("kind") == "ws2812":
-            self._led[0] = (0, 32, 0) if on else (0, 0, 0)
-            self._led.write()
-        else:
-            self._led.value(1 if on else 0)
+        if not self.spec.get("led"):
+            raise BoardError("board %s has no status LED" % self.name)
+        return StatusLED(self.spec["led"])
 
     def reset(self):
         machine.reset()

@@ -23,13 +23,14 @@ def test_each_attack_on_an_install_is_refused_and_changes_nothing(tmp_path) -> N
     """TUF's attacks on the node's own updater: rollback (older release, older timestamp),
     freeze, a release below the security counter or expired, the wrong board or .mpy ABI,
     arbitrary software (a manifest signed by the timestamp key, a timestamp by the release
-    key), mix-and-match (a manifest the timestamp does not name, a file of another release),
+    key), mix-and-match (a manifest the timestamp does not name, a file list or a file of
+    another release),
     endless data (an oversize file entry, chunk or manifest) -- and an equal version is a
     no-op. What runs, and what it would fall back to, stay as they were."""
     from stadsnod.testbed.ota import attack_cases, run_attacks
 
     out = run_attacks(attack_cases(tmp_path))
-    assert len(out) == 15, sorted(out)
+    assert len(out) == 16, sorted(out)
     for name, (said, unchanged, expect, _fetched) in out.items():
         assert expect in said, (name, said)
         assert unchanged, name

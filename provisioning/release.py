@@ -3,6 +3,7 @@ timestamp statements (timestamp key) that say which release is the newest. The n
 firmware/updates/ (release.py checks what is made here).
 
     <releases>/<target>/<version>/manifest.json  the manifest, as built
+    <releases>/<target>/<version>/index.txt      the file list the manifest names by hash
     <releases>/<target>/<version>/manifest.sns   the same bytes signed (an envelope)
     <releases>/<target>/<version>/files/<name>   the files, as the node stores them
 """
@@ -43,21 +44,33 @@ def mpy_abi(lib: Path) -> list[int | None]:
     return [version, sub, arch]
 
 
-def manifest(lib: Path, version: int, security: int, boards: list[str],
-             expires_days: float = 365, micropython_min: tuple[int, ...] = (1, 22)) -> dict:
-    files = []
+def index(lib: Path) -> bytes:
+    """The release's file list, one line a file: `name length sha256 [piece hashes]`, each
+    piece hash the first 16 bytes of SHA-256 over 1 KB, comma-separated. The node reads it
+    from flash line by line: a release of any size costs its heap one line."""
+    lines = []
     for f in sorted(lib.glob("*.mpy")):
         data = f.read_bytes()
-        entry: list = [f.name, len(data), hashlib.sha256(data).hexdigest()]
+        line = f"{f.name} {len(data)} {hashlib.sha256(data).hexdigest()}"
         if len(data) > CHUNK:
-            entry.append([hashlib.sha256(data[i:i + CHUNK]).hexdigest()[:32]
-                          for i in range(0, len(data), CHUNK)])
-        files.append(entry)
+            line += " " + ",".join(hashlib.sha256(data[i:i + CHUNK]).hexdigest()[:32]
+                                   for i in range(0, len(data), CHUNK))
+        lines.append(line + "\n")
+    return "".join(lines).encode()
+
+
+def manifest(lib: Path, version: int, security: int, boards: list[str],
+             expires_days: float = 365, micropython_min: tuple[int, ...] = (1, 22),
+             files: bytes | None = None) -> dict:
+    """The signed part: what the release is and is for, and the file list's length, count and
+    SHA-256 (the list itself is index.txt, fetched and checked against them)."""
+    files = index(lib) if files is None else files
     return {"type": RELEASE_TYPE, "version": version, "security": security,
             "expires": int(time.time() + expires_days * 86400),
             "target": {"boards": boards, "mpy": mpy_abi(lib),
                        "micropython_min": list(micropython_min)},
-            "chunk": CHUNK, "files": files}
+            "chunk": CHUNK, "index": {"length": len(files), "count": files.count(b"\n"),
+                                      "sha256": hashlib.sha256(files).hexdigest()}}
 
 
 def build(lib: Path, releases: Path, target: str, version: int, security: int,
@@ -70,13 +83,15 @@ def build(lib: Path, releases: Path, target: str, version: int, security: int,
     older = [int(p.name) for p in (releases / target).glob("*") if p.name.isdigit()]
     if older and version <= max(older):
         raise TrustError(f"release {version} is not above {max(older)}: versions only rise")
-    doc = manifest(lib, version, security, boards, expires_days)
+    files = index(lib)
+    doc = manifest(lib, version, security, boards, expires_days, files=files)
     body = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
     if len(body) > MAX_MANIFEST:
         raise TrustError(f"the manifest is {len(body)} bytes, over the node's {MAX_MANIFEST}")
     (out / "files").mkdir(parents=True)
-    for entry in doc["files"]:
-        shutil.copy2(lib / entry[0], out / "files" / entry[0])
+    for f in sorted(lib.glob("*.mpy")):
+        shutil.copy2(f, out / "files" / f.name)
+    (out / "index.txt").write_bytes(files)
     (out / "manifest.json").write_bytes(body)
     return out
 
@@ -85,9 +100,13 @@ def sign(store: TrustStore, folder: Path) -> Path:
     """manifest.sns: the built manifest's exact bytes under the release key(s), after checking
     that the files are still the ones it names."""
     body = (folder / "manifest.json").read_bytes()
-    for name, size, digest, *_ in json.loads(body)["files"]:
+    files = (folder / "index.txt").read_bytes()
+    if hashlib.sha256(files).hexdigest() != json.loads(body)["index"]["sha256"]:
+        raise TrustError(f"{folder / 'index.txt'} changed since the release was built")
+    for line in files.decode().splitlines():
+        name, size, digest = line.split()[:3]
         data = (folder / "files" / name).read_bytes()
-        if len(data) != size or hashlib.sha256(data).hexdigest() != digest:
+        if len(data) != int(size) or hashlib.sha256(data).hexdigest() != digest:
             raise TrustError(f"{folder / 'files' / name} changed since the release was built")
     out = folder / "manifest.sns"
     out.write_bytes(wrap(body, store.signers("release")))

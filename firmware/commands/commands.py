@@ -6,8 +6,9 @@
 # reason on cmd/result, counted in health, and changes nothing. A new trust root arrives on the
 # same topic, signed by the root keys (not the command key) and taken only as version N+1.
 #
-# This module stays loaded; the checking (command_check, the trust root, the envelope, RSA)
-# is imported per message and dropped afterwards, so it costs the heap nothing between commands.
+# This module stays loaded: what the node keeps between messages. The checking (command_check,
+# the trust root, the envelope, RSA) and the running (ops) are imported when there is
+# something to check or run, and dropped afterwards: they cost the heap nothing in between.
 import json
 import sys
 
@@ -43,7 +44,7 @@ class Commands:
         self.rejected = 0
         self.done = 0
         self.last_seq = last_seq()
-        self.todo = []  # accepted [seq, op, args], run by operations.serve
+        self.todo = []  # accepted [seq, op, args], run by ops.serve
         self.running = None  # the seq of the command being run
         self.results = []  # result documents (bytes) waiting for the broker
         self.trust = None  # (root key ids, command role, command keys): plain data, cached
@@ -59,6 +60,16 @@ class Commands:
         finally:
             drop(CHECKING)
 
+    async def work(self, node):
+        """Runs what was accepted and sends the results (ops.serve), imported for the purpose:
+        the node's publisher calls it when there is something to do."""
+        import ops
+
+        try:
+            await ops.serve(node)
+        finally:
+            drop(ops.MODULES)
+
     def result(self, seq, op, state, detail=None):
         doc = {"seq": seq, "op": op, "result": state}
         if detail is not None:
@@ -66,3 +77,12 @@ class Commands:
         if len(self.results) >= MAX_PENDING:
             self.results.pop(0)  # the oldest word goes; the node's state is in health anyway
         self.results.append(json.dumps(doc))
+
+
+def inbound(node, topic, msg, retained):
+    """The link's messages: update pieces to the updater, everything else is a command."""
+    if topic == node.link.data_in_topic:
+        if node.updates is not None:  # an install or a trial is asking for pieces
+            node.updates.on_data(msg)
+    else:
+        node.commands.on_message(topic, msg, retained)

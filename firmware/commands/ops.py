@@ -1,5 +1,5 @@
-# The operations a signed command can ask for (commands/operations.py runs them, one at a
-# time). They act through the node's own parts: its board (reset, LED), sensors, config and
+# The operations a signed command can ask for, run one at a time by serve() when the node's
+# publisher finds something to do (commands.Commands.work). They act through the node's own parts: its board (reset, LED), sensors, config and
 # its release slots. Not yet here: calibrate (answered as unsupported, never faked).
 import asyncio
 import json
@@ -7,7 +7,7 @@ import json
 import store
 
 # what an operation may bring in; all of it goes back to the heap when it is done
-MODULES = ("ops", "config", "selfcheck", "updater", "release", "slots", "trustroot", "envelope",
+MODULES = ("ops", "status_led", "config", "selfcheck", "updater", "release", "slots", "trustroot", "envelope",
            "pss")
 
 
@@ -20,10 +20,11 @@ async def _identify(node, args):
     times = args.get("blinks", 10)
     if not isinstance(times, int) or not 0 < times <= 120:
         raise ValueError("blinks must be 1..120")
+    led = node.board.led()
     for _ in range(times):
-        node.board.led(True)
+        led.set(True)
         await asyncio.sleep_ms(250)
-        node.board.led(False)
+        led.set(False)
         await asyncio.sleep_ms(250)
     return "blinked %d times" % times
 
@@ -85,3 +86,35 @@ async def run(node, op, args):
     except MemoryError:
         raise OSError("out of memory; try again later")
     return detail, op in _RESTARTS and not str(detail).startswith("already")
+
+
+async def serve(node):
+    """Runs what was accepted, one at a time, and sends every result (accepted, refused,
+    done, failed) on <root>/<id>/cmd/result while the broker is there."""
+    cmds = node.commands
+    while cmds.todo:
+        await _flush(node)  # "accepted" leaves before a long operation starts
+        seq, op, args = cmds.todo.pop(0)
+        cmds.running = seq
+        try:
+            detail, restart = await run(node, op, args)
+        except (ValueError, KeyError, TypeError, OSError) as e:
+            cmds.result(seq, op, "failed", str(e) or repr(e))
+            continue
+        cmds.done += 1
+        cmds.result(seq, op, "done", detail)
+        if restart:
+            await _flush(node)
+            node.board.reset()  # after the result has left, or is at least on its way
+    await _flush(node)
+
+
+async def _flush(node):
+    cmds = node.commands
+    while cmds.results and node.link.connected:
+        try:
+            await node.link.mqtt.publish(node.link.result_topic, cmds.results[0], qos=1)
+        except (OSError, MemoryError, Exception) as e:  # kept for the next connection
+            node.log.warning("cmd", "result not sent: %r" % e)
+            return
+        cmds.results.pop(0)

@@ -10,7 +10,7 @@ from net import NetError
 
 
 class Link:
-    def __init__(self, cfg, net, log, on_message, on_connect):
+    def __init__(self, cfg, net, log, on_message, on_connect, wake=None):
         self.cfg = cfg
         # everything under <root>/<device id>/ (profile/wire-contract.md), which is also all
         # the broker's ACL lets the node write
@@ -26,6 +26,7 @@ class Link:
         self.log = log
         self._on_message = on_message
         self._then = on_connect  # the node's part of a (re)connect
+        self._wake = wake  # set when a message arrives: the node hands it on at once
         self.mqtt = None
         self.problem = None  # why TLS could not be set up, for health
         self.connects = 0
@@ -51,6 +52,7 @@ class Link:
             del sys.modules["tls_identity"]
         c.set_last_will(self.status_topic, "offline", retain=True, qos=1)
         c.set_callback(self._on_message)
+        c.wake = self._wake
         self.mqtt = c
         self.problem = None
 

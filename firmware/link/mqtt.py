@@ -22,7 +22,7 @@ class MQTTClient:
         self.ssl, self.server_hostname, self.keepalive = ssl, server_hostname, keepalive
         self.user, self.password = user, password
         self.log, self.ack_timeout_ms, self.retries = log, ack_timeout_ms, retries
-        self.will = self.cb = None
+        self.will = self.cb = self.wake = None  # wake: an Event set when a message arrives
         self._reader = self._writer = None
         self._tasks = []
         self._lock = asyncio.Lock()
@@ -228,6 +228,7 @@ class MQTTClient:
                         self.inbox_dropped += 1
                     else:
                         self._inbox.append((topic, msg, retained))
+                        self.wake and self.wake.set()
                     if qos == 1:
                         await self._send(pk.puback(pid))
                 elif ptype == pk.PUBACK or ptype == pk.SUBACK:

@@ -8,12 +8,11 @@ import gc
 import sys
 
 import health
-import operations
 import reading
 import senml
 import store
 from clock import Clock, keep_synced
-from commands import Commands
+from commands import Commands, inbound
 from interval import Interval
 from link import Link
 from mqtt import MQTTException
@@ -46,14 +45,14 @@ class Node:
         self.commands = Commands(self.id, self.clock, log)
         self.watchdog = Watchdog(None, log)
         self.net = Net(cfg["wifi"]["ssid"], cfg["wifi"]["psk"], log)
+        self._wake = asyncio.Event()  # the publisher's: new data, a (re)connect, a message
         self.updates = None  # an updates.Updater while an install or a trial needs one
         self.release_fresh = False  # a fresh timestamp from the update service seen this boot
-        self.link = Link(cfg, self.net, log,
-                         lambda t, m, r: operations.inbound(self, t, m, r), self._connected)
+        self.link = Link(cfg, self.net, log, lambda t, m, r: inbound(self, t, m, r),
+                         self._connected, self._wake)
         self.store_errors = 0
         self.published = 0
         self.cycles = 0
-        self._wake = asyncio.Event()
 
     # -- tasks
     async def run(self):
@@ -68,7 +67,7 @@ class Node:
                  for s in self.sensors]
         for job in (self._intervals(), self.link.run(), self._publisher(), self._health(),
                     keep_synced(self.clock, self.net, self.cfg["ntp"], self.log),
-                    self.link.watch_net(), self.watchdog.run(), operations.serve(self)):
+                    self.link.watch_net(), self.watchdog.run()):
             tasks.append(asyncio.create_task(job))
         app = health.app_state()
         if app.get("trial") or app.get("reverted"):  # a release to confirm, a revert to report
@@ -155,7 +154,10 @@ class Node:
                                      % self.outbox.short_of_memory())
                     break
             if self.link.mqtt:
-                self.link.mqtt.check_msg()
+                self.link.mqtt.check_msg()  # commands (and update pieces) are handed on
+            cmds = self.commands
+            if cmds.todo or (cmds.results and self.link.connected):
+                await cmds.work(self)
 
     async def _publish_next(self):
         """One pack from the outbox; False when there is nothing to send."""

@@ -2,8 +2,8 @@
 # verification, SUIT): the timestamp (online key) is fresh and names this manifest; the manifest
 # (release key) is newer than what runs, not below the security counter, unexpired, and made
 # for this board and this MicroPython (bytecode version and native architecture); every file
-# and chunk has a length and a hash, and no length passes its cap. Bodies arrive verified
-# (envelope.open_signed) and are parsed here.
+# and chunk has a length and a hash (in the file list the manifest names by hash), and no length
+# passes its cap. Bodies arrive verified (envelope.open_signed) and are parsed here.
 import json
 import sys
 
@@ -13,6 +13,7 @@ from clock import EPOCH
 
 MAX_MANIFEST = const(16384)  # a manifest's body (fetched in pieces to flash)
 MAX_FILES = const(128)
+MAX_INDEX = const(32768)  # the file list (a line a file, on flash)
 MAX_FILE = const(65536)
 # What the update service sends per message: small enough that a fragmented heap always has
 # room for one (a 6.7 KB message failed on a node with 76 KB free).
@@ -56,9 +57,10 @@ def timestamp(body, now, last_version):
 def manifest(m, state, board, now):
     """The release's manifest (parsed), checked against what runs (`state`: slots.state())."""
     try:
-        v, sec, exp, target, files = (m["version"], m["security"], m["expires"], m["target"],
-                                      m["files"])
-        if m.get("type") != RELEASE_TYPE or not isinstance(v, int) or not isinstance(sec, int):
+        v, sec, exp, target, idx = (m["version"], m["security"], m["expires"], m["target"],
+                                    m["index"])
+        if m.get("type") != RELEASE_TYPE or not isinstance(v, int) or not isinstance(sec, int) \
+                or len(idx["sha256"]) != 64:
             raise ValueError
     except (ValueError, KeyError, TypeError):
         raise UpdateError("signed, but not a release manifest")
@@ -81,12 +83,31 @@ def manifest(m, state, board, now):
     need = tuple(target.get("micropython_min", (0,)))
     if tuple(sys.implementation.version[:len(need)]) < need:
         raise UpdateError("release needs MicroPython %s" % ".".join(str(x) for x in need))
-    if not 0 < len(files) <= MAX_FILES:
-        raise UpdateError("%d files" % len(files))
-    for f in files:
-        name, size, digest = f[0], f[1], f[2]
-        if "/" in name or name.startswith(".") or not 0 < size <= MAX_FILE or len(digest) != 64:
-            raise UpdateError("file entry %r refused" % (name,))
-        if (size + CHUNK - 1) // CHUNK > 1 and len(f) < 4:
-            raise UpdateError("%s: no chunk hashes" % name)
+    if not 0 < idx["count"] <= MAX_FILES or not 0 < idx["length"] <= MAX_INDEX:
+        raise UpdateError("file list of %d files, %d bytes refused" % (idx["count"],
+                                                                        idx["length"]))
     return m
+
+
+def entry(line):
+    """[name, length, sha256, [piece hashes]] of one line of the file list (checked)."""
+    parts = line.split()
+    if len(parts) not in (3, 4):
+        raise UpdateError("file list line refused")
+    name, size, digest = parts[0], int(parts[1]), parts[2]
+    pieces = parts[3].split(",") if len(parts) == 4 else []
+    chunks = (size + CHUNK - 1) // CHUNK
+    if "/" in name or name.startswith(".") or not 0 < size <= MAX_FILE or len(digest) != 64:
+        raise UpdateError("file entry %r refused" % (name,))
+    if chunks > 1 and len(pieces) != chunks:
+        raise UpdateError("%s: %d piece hashes for %d pieces" % (name, len(pieces), chunks))
+    return [name, size, digest, pieces]
+
+
+def entries(path):
+    """The file list on flash, a checked entry at a time: a release of any size costs the
+    heap one line."""
+    with open(path) as f:
+        for line in f:
+            if line.strip():
+                yield entry(line)

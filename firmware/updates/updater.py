@@ -184,14 +184,30 @@ class Updater:
         except TrustError:
             raise UpdateError("signed, but not a release manifest")
         m = release.manifest(doc, s, self.node.cfg["board"], self.node.clock.now())
+        idx = m["index"]
+        listing = folder + "/index.txt" if folder else None
+        if listing is None or _file_size(listing) != idx["length"]:
+            listing = slots.APPS + "/index-%d.part" % version
+            await self._fetch_file(version, "index", listing, idx["length"], False)
+        if _file_size(listing) != idx["length"] or _file_hash(listing) != idx["sha256"]:
+            os.remove(listing)  # fetched again next time
+            raise UpdateError("file list does not match the manifest")
         if not folder:
             folder = slots.slot_dir(slots.begin(s, version))
         if path.endswith(".part"):
             os.rename(path, folder + "/release.sns")
-        health.heap_busy(self.node)  # the manifest is alive: the install's biggest moment
-        for f in m["files"]:
+        if listing.endswith(".part"):
+            os.rename(listing, folder + "/index.txt")
+        listing = folder + "/index.txt"
+        health.heap_busy(self.node)  # the install's biggest moment
+        count = 0
+        for f in release.entries(listing):
             await self._stage(version, folder + "/" + f[0], f)
-        for f in m["files"]:  # the slot as a whole, read back from flash
+            count += 1
+        if count != idx["count"]:
+            raise UpdateError("file list has %d files, the manifest says %d"
+                              % (count, idx["count"]))
+        for f in release.entries(listing):  # the slot as a whole, read back from flash
             if _file_hash(folder + "/" + f[0]) != f[2]:
                 raise UpdateError("%s changed on flash after staging" % f[0])
         n = slots.switch(s, version, m["security"], self.node.cfg["updates"]["attempts"], seq)
@@ -204,15 +220,17 @@ class Updater:
         except TrustError as e:
             raise UpdateError(str(e))
 
-    async def _fetch_file(self, version, name, path):
-        """A whole envelope, piece by piece, to flash (a manifest is ~10 KB); the pieces
-        already there are kept (each is one append: whole, or not there)."""
+    async def _fetch_file(self, version, name, path, cap=MAX_MANIFEST, envelope=True):
+        """A whole envelope (or the file list, of at most `cap` bytes), piece by piece, to
+        flash; the pieces already there are kept (each is one append: whole, or not there)."""
         have = _file_size(path)
         if have > 0 and have % CHUNK:
             return  # its short last piece is there: complete
-        for c in range(max(0, have) // CHUNK, MAX_MANIFEST // CHUNK + 2):
+        for c in range(max(0, have) // CHUNK, cap // CHUNK + 2):
             data = await self._get(version, name, c)
-            if c == 0 and len(data) >= 8:  # the envelope says its length: cap it at once
+            if c * CHUNK + len(data) > cap + 8 * envelope:  # no more than it can be
+                raise UpdateError("%s longer than %d bytes" % (name, cap))
+            if envelope and c == 0 and len(data) >= 8:  # the envelope says its length
                 size = int.from_bytes(data[4:8], "big")
                 if size > MAX_MANIFEST:
                     raise UpdateError("%s of %d bytes over the %d-byte limit"
@@ -221,7 +239,7 @@ class Updater:
                 fh.write(data)
             if len(data) < CHUNK:
                 return
-        raise UpdateError("%s longer than %d bytes" % (name, MAX_MANIFEST))
+        raise UpdateError("%s longer than %d bytes" % (name, cap))
 
     async def _stage(self, version, path, f):
         name, size, digest = f[0], f[1], f[2]

@@ -53,6 +53,8 @@ class _Service:
             data = open(self.src + "/timestamp.sns", "rb").read()
         elif name == "manifest":
             data = self._read(self.src + "/manifest.sns", c)
+        elif name == "index":
+            data = self._read(self.src + "/index.txt", c)
         else:
             data = self._read(self.src + "/files/" + name, c)
         head = b"SNU1" + self.version.to_bytes(4, "big") + bytes([len(name)]) + name.encode() \

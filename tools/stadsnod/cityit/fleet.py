@@ -90,9 +90,13 @@ class _Results:
                     return "confirmed", detail
                 if r["result"] == "done" and detail.startswith("already"):
                     return "already", detail
-                if r["result"] in FAILED:
-                    return r["result"], detail
+                if r["result"] in FAILED and not detail.startswith("replayed"):
+                    return r["result"], detail  # (a replay is our own re-send arriving)
         return None
+
+    def heard(self, device: str, seq: int) -> bool:
+        with self.lock:
+            return any(r.get("seq") == seq for r in self.seen.get(device, []))
 
     def publish(self, device: str, data: bytes) -> None:
         self.client.publish(f"{self.root}/{device}/cmd", data, qos=1).wait_for_publish(10)
@@ -104,7 +108,8 @@ class _Results:
 
 def rollout(city: City, devices: list[str], release: int, canary: int = 1,
             percents: list[int] | None = None, max_failures: int = 0, wait_s: float = 600,
-            expires_s: int = 3600, say: Callable[[str], None] = print) -> Rollout:
+            expires_s: int = 3600, say: Callable[[str], None] = print,
+            resend_s: float = 10) -> Rollout:
     """Rolls `release` out ring by ring; halts when a ring has more than `max_failures`."""
     if not devices:
         raise ToolError("no devices to update (stadsnod device list)")
@@ -116,13 +121,20 @@ def rollout(city: City, devices: list[str], release: int, canary: int = 1,
     try:
         for k, ring in enumerate(plan.rings, 1):
             say(f"ring {k}/{len(plan.rings)}: {', '.join(ring)}")
-            asked = {}
+            asked, sent = {}, {}
             for device in ring:
                 seq, data = sign_command(city, device, "update", {"release": release}, expires_s)
                 results.publish(device, data)
-                asked[device] = seq
+                asked[device], sent[device] = seq, (data, time.time())
             deadline = time.time() + wait_s
             while asked and time.time() < deadline:
+                for device, seq in asked.items():
+                    # a node that was offline never got it (no session kept): send it again;
+                    # the same command runs once, whatever the broker delivers
+                    data, at = sent[device]
+                    if time.time() - at > resend_s and not results.heard(device, seq):
+                        results.publish(device, data)
+                        sent[device] = (data, time.time())
                 for device, seq in list(asked.items()):
                     got = results.outcome(device, seq)
                     if got:

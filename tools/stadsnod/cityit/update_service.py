@@ -2,10 +2,12 @@
 platform's identity (the broker's ACL lets it write <root>/<id>/update/data and nothing else
 of a node's). Requests and answers are firmware/updates/updater.py's:
 
-    <root>/<id>/update/get   {"r": release, "f": "timestamp" | "manifest" | file, "c": chunk,
+    <root>/<id>/update/get   {"r": release, "f": "timestamp" | "manifest" | "index" | file,
+                              "c": chunk,
                               "b": board}
     <root>/<id>/update/data  b"SNU1" | release (u32) | name length (u8) | name | chunk (u32) |
-                             bytes (a 1024-byte chunk of a file or the manifest; the
+                             bytes (a 1024-byte chunk of a file, the manifest or the
+                             index; the
                              timestamp whole; a shorter piece is the last)
 
 The timestamp is re-signed by the online timestamp key once a minute per target (and when a
@@ -93,6 +95,8 @@ class UpdateService:
         folder = self.releases / target / str(release)
         if name == "manifest":
             path = folder / "manifest.sns"
+        elif name == "index":
+            path = folder / "index.txt"
         elif "/" in name or name.startswith("."):
             return None
         else:

