@@ -81,18 +81,26 @@ def test_a_healthy_release_is_installed_and_confirmed_once(make_node, platform, 
     assert seqs == set(range(1, max(seqs) + 1))
 
 
+def _install_broken(make_node, platform, demo_pki, updates, tmp_path, device: str,
+                    version: int, app_source: str, security: int = 0):
+    """A node told to install release `version` whose app.py is `app_source`: it is staged
+    (done), fails its trial and is taken back to v0 (reverted). Returns the node."""
+    _release(updates, _lib_with_app(tmp_path, f"v{version}", app_source), version, security)
+    node = make_node(device, world=fixed_world("53540000ab0" + device[-1]),
+                     updates={"trial_s": 20, "attempts": 2}).start()
+    _ready(platform, device)
+    _send(platform, device, demo_pki.trust().command(device, 1, "update", {"release": version}))
+    assert _wait_result(platform, device, 1, "done", timeout=60)
+    reverted = _wait_result(platform, device, 1, "reverted", timeout=60)
+    assert reverted["detail"] == f"v{version} did not confirm; running v0"
+    return node
+
+
 def test_a_release_that_crashes_at_import_is_taken_back(make_node, platform, demo_pki,
                                                           updates, tmp_path):
     device = "upd-0002"
-    _release(updates, _lib_with_app(tmp_path, "v5", "raise ImportError('broken release')\n"),
-             5, security=2)
-    node = make_node(device, world=fixed_world("53540000ab02"),
-                     updates={"trial_s": 20, "attempts": 2}).start()
-    _ready(platform, device)
-    _send(platform, device, demo_pki.trust().command(device, 1, "update", {"release": 5}))
-    assert _wait_result(platform, device, 1, "done", timeout=60)
-    reverted = _wait_result(platform, device, 1, "reverted", timeout=60)
-    assert reverted["detail"] == "v5 did not confirm; running v0"
+    node = _install_broken(make_node, platform, demo_pki, updates, tmp_path, device, 5,
+                           "raise ImportError('broken release')\n", security=2)
     h = _wait_health(platform, device, lambda h: h["release_state"] == "confirmed")
     assert h["release"] == 0
     state = json.loads((node.dir / "app.json").read_text())
@@ -129,12 +137,6 @@ def test_a_release_that_hangs_at_import_is_reset_by_the_watchdog_and_taken_back(
     """The loader starts the watchdog before it imports a trial release: a release that
     never returns from its import is reset (cause 3, the watchdog), twice, then reverted."""
     device = "upd-0004"
-    _release(updates, _lib_with_app(tmp_path, "v7", "while True:\n    pass\n"), 7)
-    node = make_node(device, world=fixed_world("53540000ab04"),
-                     updates={"trial_s": 20, "attempts": 2}).start()
-    _ready(platform, device)
-    _send(platform, device, demo_pki.trust().command(device, 1, "update", {"release": 7}))
-    assert _wait_result(platform, device, 1, "done", timeout=60)
-    reverted = _wait_result(platform, device, 1, "reverted", timeout=60)
-    assert reverted["detail"] == "v7 did not confirm; running v0"
+    node = _install_broken(make_node, platform, demo_pki, updates, tmp_path, device, 7,
+                           "while True:\n    pass\n")
     assert node.resets[:3] == [2, 3, 3]  # the switch, then the watchdog at each hung boot

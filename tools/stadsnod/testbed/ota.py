@@ -47,15 +47,21 @@ def powercut_release(base: Path) -> Path:
     return src
 
 
-def run_powercut(src: Path) -> dict:
-    """A cut at every program operation of an install, on the MicroPython VM."""
+def _scenario(fn: str, folder: Path) -> dict:
+    """update_scenarios.<fn>(folder, now) on the MicroPython VM; its JSON answer."""
     code = ("import update_scenarios, json\n"
-            f"print(json.dumps(update_scenarios.run({str(src)!r}, "
+            f"print(json.dumps(update_scenarios.{fn}({str(folder)!r}, "
             f"{int(time.time()) - EPOCH})))\n")
     r = run_code(code, heap="4M", timeout=600)
     if r.returncode:
-        raise ToolError(f"the update power-cut run failed:\n{r.stdout[-2000:]}{r.stderr[-2000:]}")
+        raise ToolError(f"the update scenario {fn} failed:\n{r.stdout[-2000:]}"
+                        f"{r.stderr[-2000:]}")
     return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def run_powercut(src: Path) -> dict:
+    """A cut at every program operation of an install, on the MicroPython VM."""
+    return _scenario("run", src)
 
 
 # -- attacks on the install: each case a release dir as the service would serve it ----------
@@ -144,13 +150,7 @@ def attack_cases(base: Path) -> Path:
 
 
 def run_attacks(cases: Path) -> dict:
-    code = ("import update_scenarios, json\n"
-            f"print(json.dumps(update_scenarios.attacks({str(cases)!r}, "
-            f"{int(time.time()) - EPOCH})))\n")
-    r = run_code(code, heap="4M", timeout=600)
-    if r.returncode:
-        raise ToolError(f"the update attack run failed:\n{r.stdout[-2000:]}{r.stderr[-2000:]}")
-    return json.loads(r.stdout.strip().splitlines()[-1])
+    return _scenario("attacks", cases)
 
 
 # -- make bench
