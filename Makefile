@@ -36,8 +36,9 @@ mosquitto:
 build: $(STAMP)
 	$(BIN)/stadsnod build $(if $(BOARD),--board $(BOARD))
 
+# Two workers (pytest-xdist): CI has two cores. The build is made once, before they start.
 test: $(STAMP) mosquitto build lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 # The board VM: MicroPython built like the boards (32-bit, float32; ../shared/tools/README.md).
 # It needs Debian's i386 C library; `make test-board-vm` runs the device tests and every test that
@@ -58,10 +59,10 @@ board-vm:
 BOARD_VM_TESTS := host_tests/device host_tests/test_e2e_node.py host_tests/test_nothing_lost.py \
 	host_tests/test_noise_node.py host_tests/test_occupancy_node.py host_tests/test_boards.py \
 	host_tests/test_replay.py host_tests/test_noise_analyze.py \
-	host_tests/test_trust.py host_tests/test_commands.py host_tests/test_commands_node.py
+	host_tests/test_trust.py host_tests/test_commands.py host_tests/test_update_powercut.py
 test-board-vm: $(STAMP) mosquitto board-vm
 	STADSNOD_MICROPYTHON=$(BOARD_VM) $(BIN)/stadsnod build
-	STADSNOD_MICROPYTHON=$(BOARD_VM) $(BIN)/pytest -q $(BOARD_VM_TESTS)
+	STADSNOD_MICROPYTHON=$(BOARD_VM) $(BIN)/pytest -q -n 2 $(BOARD_VM_TESTS)
 
 demo: $(STAMP) mosquitto build
 	$(BIN)/stadsnod demo --nodes $(NODES) --duration $(DURATION)

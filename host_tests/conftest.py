@@ -40,7 +40,10 @@ from stadsnod.core.mpyrun import run_device_test  # noqa: E402
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Tests run the built .mpy files; make them current before any test (MicroPython items
-    take no fixtures, so this cannot be a fixture)."""
+    take no fixtures, so this cannot be a fixture). Under pytest-xdist the controller builds
+    once, before its workers start; they only read the build."""
+    if hasattr(session.config, "workerinput"):
+        return
     build(quiet=True)
 
 
