@@ -24,7 +24,7 @@ def ram(names):
 
 
 def flash_used(files):
-    f = fakeflash.Flash(blocks=128, block_size=4096)  # 512 KB: room for the build
+    f = fakeflash.Flash(blocks=256, block_size=4096)  # 1 MB: room for the build either way
     f.format()
     f.mount("/lfs")
     for path, data in files:
