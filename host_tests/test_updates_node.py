@@ -140,3 +140,23 @@ def test_a_release_that_hangs_at_import_is_reset_by_the_watchdog_and_taken_back(
     node = _install_broken(make_node, platform, demo_pki, updates, tmp_path, device, 7,
                            "while True:\n    pass\n")
     assert node.resets[:3] == [2, 3, 3]  # the switch, then the watchdog at each hung boot
+
+
+def test_a_frozen_update_service_shows_in_health_and_the_node_keeps_running(
+        make_node, platform, updates, tmp_path):
+    """Freeze protection seen from a running node: with updates.check_s set it asks for the
+    service's timestamp; fresh, health says release_fresh true; once the service hands out
+    only an expired one (stalled, or captured and replaying), false -- and the node keeps
+    measuring and publishing."""
+    device = "upd-0005"
+    _release(updates, _lib_with_app(tmp_path, "v1", None), 1)
+    node = make_node(device, world=fixed_world("53540000ab05"), updates={"check_s": 2})
+    node.start()
+    _wait_health(platform, device, lambda h: h["release_fresh"] is True)
+    updates.ttl_s = -60  # from now on its statements are expired when they are made
+    updates._stamps.clear()
+    _wait_health(platform, device, lambda h: h["release_fresh"] is False)
+    before = max(platform.readings(device))
+    time.sleep(3)
+    assert max(platform.readings(device)) > before and node.alive()
+    assert "no fresh timestamp: timestamp expired" in node.console()

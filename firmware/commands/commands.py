@@ -70,6 +70,15 @@ class Commands:
         finally:
             drop(ops.MODULES)
 
+    async def check_release(self, node):
+        """Whether the update service's timestamp is fresh (ops.freshness), imported for it."""
+        import ops
+
+        try:
+            await ops.freshness(node)
+        finally:
+            drop(ops.MODULES)
+
     def result(self, seq, op, state, detail=None):
         doc = {"seq": seq, "op": op, "result": state}
         if detail is not None:

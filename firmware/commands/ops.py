@@ -4,6 +4,7 @@
 import asyncio
 import json
 
+import health
 import store
 
 # what an operation may bring in; all of it goes back to the heap when it is done
@@ -74,6 +75,24 @@ async def _config(node, args):
 _OPS = {"reboot": _reboot, "identify": _identify, "selftest": _selftest, "config": _config,
         "update": _update}
 _RESTARTS = ("reboot", "config", "update")
+
+
+async def freshness(node):
+    """Freeze protection seen from the node: a fresh timestamp from the update service, or
+    the reason there is none (expired: a stalled or captured service). The node keeps
+    running either way; health says which (release_fresh)."""
+    from release import UpdateError
+    from updater import Updater
+
+    node.updates = Updater(node)
+    try:
+        await node.updates.timestamp(health.app_state().get("version", 0))
+        node.release_fresh = True
+    except (UpdateError, OSError, MemoryError) as e:
+        node.release_fresh = False
+        node.log.warning("update", "no fresh timestamp: %s" % e)
+    finally:
+        node.updates = None
 
 
 async def run(node, op, args):

@@ -80,6 +80,10 @@ _SECTIONS = (
     ("updates", False, (
         ("trial_s", "num", 5, 3600, 300),
         ("attempts", "int", 1, 10, 3),
+        # how often a running node asks the update service for its timestamp (0: only when
+        # it installs; a city with an update service sets e.g. 21600): a frozen service then
+        # shows in health as release_fresh false
+        ("check_s", "num", 0, 604800, 0),
     )),
 )
 _SENSOR = (

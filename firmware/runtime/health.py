@@ -64,7 +64,7 @@ def records(node):
         ("release", None, app.get("version", 0)),  # the signed release that runs (0: factory)
         ("release_state", None, "trial" if app.get("trial") else
          "staging v%d" % app["staging"]["version"] if app.get("staging") else "confirmed"),
-        ("release_fresh", None, node.release_fresh),  # a fresh timestamp seen this boot
+        ("release_fresh", None, node.release_fresh),  # the last timestamp check was fresh
     ]
     rssi = node.net.rssi()
     if rssi is not None:

@@ -175,8 +175,14 @@ class Node:
 
     async def _health(self):
         period = int(self.cfg["health_s"] * 1000)
+        every = int(self.cfg["updates"]["check_s"] * 1000)  # the update service's freshness
+        since = every  # checked once connected, then every check_s
         while True:
             await asyncio.sleep_ms(period)
+            since += period
+            if self.link.connected and every and since >= every and self.updates is None:
+                since = 0  # asked beside the health loop: an absent service costs it nothing
+                asyncio.create_task(self.commands.check_release(self))
             if self.link.connected:
                 try:
                     await self._publish_health()
