@@ -1,6 +1,7 @@
 # The operations a signed command can ask for, run one at a time by serve() when the node's
-# publisher finds something to do (commands.Commands.work). They act through the node's own parts: its board (reset, LED), sensors, config and
-# its release slots. Not yet here: calibrate (answered as unsupported, never faked).
+# publisher finds something to do (commands.Commands.work). They act through the node's own
+# parts: its board (reset, LED), sensors, config and its release slots. Not yet here:
+# calibrate (answered as unsupported, never faked).
 import asyncio
 import json
 
@@ -8,8 +9,8 @@ import health
 import store
 
 # what an operation may bring in; all of it goes back to the heap when it is done
-MODULES = ("ops", "status_led", "config", "selfcheck", "updater", "release", "slots", "trustroot", "envelope",
-           "pss")
+MODULES = ("ops", "status_led", "config", "selfcheck", "updater", "release", "slots",
+           "trustroot", "envelope", "pss")
 
 
 async def _reboot(node, args):

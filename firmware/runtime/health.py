@@ -76,4 +76,3 @@ def records(node):
     problem = node.cfg.get("config_problem") or node.link.problem
     r.append(("problem", None, problem or node.log.last_problem() or "none"))
     return r
-

@@ -20,5 +20,6 @@ def run(node):
     free = gc.mem_free()
     checks.append(["heap", free >= MIN_FREE_HEAP, "%d bytes free" % free])
     st = os.statvfs(".")
-    checks.append(["filesystem", st[0] * st[3] >= MIN_FREE_FLASH, "%d bytes free" % (st[0] * st[3])])
+    flash = st[0] * st[3]
+    checks.append(["filesystem", flash >= MIN_FREE_FLASH, "%d bytes free" % flash])
     return {"passed": all(c[1] for c in checks), "checks": checks}

@@ -80,53 +80,48 @@ def open_signed(data, keys, role, max_body, what):
     return body
 
 
+def _body_pieces(f, max_body):
+    """The body of the envelope open in `f`, in pieces of at most 256 bytes (one buffer,
+    reused: use each piece before asking for the next); its length is capped first."""
+    head = f.read(8)
+    if len(head) < 8 or head[:4] != MAGIC:
+        raise TrustError("not a signed envelope")
+    size = int.from_bytes(head[4:8], "big")
+    if size > max_body:
+        raise TrustError("body of %d bytes over the %d-byte limit" % (size, max_body))
+    mv = memoryview(bytearray(256))
+    while size:
+        n = f.readinto(mv[:min(size, 256)])
+        if not n:
+            raise TrustError("truncated envelope")
+        yield mv[:n]
+        size -= n
+
+
 def open_signed_file(path, keys, role, max_body, what):
     """As open_signed, for an envelope on flash too big to hold in RAM at once (a release
-    manifest): the body is hashed as it is read. Returns (offset, length, SHA-256) of the
-    body."""
+    manifest): the body is hashed as it is read. Returns the body's SHA-256."""
+    h = sha256()
     with open(path, "rb") as f:
-        head = f.read(8)
-        if len(head) < 8 or head[:4] != MAGIC:
-            raise TrustError("not a signed envelope")
-        size = int.from_bytes(head[4:8], "big")
-        if size > max_body:
-            raise TrustError("body of %d bytes over the %d-byte limit" % (size, max_body))
-        h = sha256()
-        buf = bytearray(256)
-        left = size
-        while left:
-            n = f.readinto(buf) if left >= 256 else f.readinto(memoryview(buf)[:left])
-            if not n:
-                raise TrustError("truncated envelope")
-            h.update(memoryview(buf)[:n] if n < 256 else buf)
-            left -= n
+        for piece in _body_pieces(f, max_body):
+            h.update(piece)
         tail = f.read(4096)  # the signatures: a few hundred bytes each
     _, sigs = unwrap(MAGIC + b"\x00\x00\x00\x00" + tail, 0)
     digest = h.digest()
     _enough(verified(None, sigs, keys, role, digest), role, what)
-    return 8, size, digest
+    return digest
 
 
-def body_json(path):
+def body_json(path, max_body):
     """The JSON body of an envelope on flash, parsed as a stream: no buffer the size of the
     file is needed (a heap with 76 KB free may have no 6 KB in one piece)."""
     import json
     import os
 
     tmp = path + ".json"
-    buf = bytearray(256)
-    with open(path, "rb") as src:
-        head = src.read(8)
-        if len(head) < 8 or head[:4] != MAGIC:
-            raise TrustError("not a signed envelope")
-        size = int.from_bytes(head[4:8], "big")
-        with open(tmp, "wb") as dst:
-            while size:
-                n = src.readinto(buf if size >= 256 else memoryview(buf)[:size])
-                if not n:
-                    raise TrustError("truncated envelope")
-                dst.write(memoryview(buf)[:n])
-                size -= n
+    with open(path, "rb") as src, open(tmp, "wb") as dst:
+        for piece in _body_pieces(src, max_body):
+            dst.write(piece)
     try:
         with open(tmp) as f:
             return json.load(f)

@@ -9,7 +9,7 @@ import json
 from micropython import const
 
 import store
-from envelope import TrustError, body_json, open_signed, unwrap, verified
+from envelope import TrustError, body_json, unwrap, verified
 
 ROOT_FILE = "certs/trust.root"  # from the provisioning bundle, beside the identity
 MAX_ROOT = const(16384)
@@ -27,10 +27,6 @@ class Root:
 
     def role(self, name):
         return self.doc["roles"][name]
-
-    def open(self, data, role, max_body, what):
-        """The body of `data` if a threshold of `role`'s keys signed it (TrustError if not)."""
-        return open_signed(data, self.keys, self.role(role), max_body, what)
 
 
 def _parse(body):
@@ -75,7 +71,7 @@ def load(path=ROOT_FILE):
     own, so it is read as a stream and not checked again (two RSA checks a load)."""
     if not store.exists(path):
         return None
-    return _parse_doc(body_json(path))
+    return _parse_doc(body_json(path, MAX_ROOT))
 
 
 def install_first(data, path=ROOT_FILE):

@@ -14,7 +14,8 @@ from commands import drop
 from release import UpdateError
 from updater import Updater
 
-_MODULES = ("trial", "selfcheck", "updater", "release", "slots", "trustroot", "envelope", "pss")  # dropped when done
+# dropped when the trial is over
+_MODULES = ("trial", "selfcheck", "updater", "release", "slots", "trustroot", "envelope", "pss")
 
 
 def _report_revert(node, s):

@@ -173,14 +173,14 @@ class Updater:
             path = slots.APPS + "/release-%d.part" % version
             await self._fetch_file(version, "manifest", path)
         try:
-            digest = self._manifest(path, roles)[2]
+            digest = self._manifest(path, roles)
         except UpdateError:
             os.remove(path)  # fetched again next time
             raise
         if digest.hex() != t["manifest"]:
             raise UpdateError("manifest is not the one the timestamp names (mix-and-match)")
         try:
-            doc = body_json(path)
+            doc = body_json(path, MAX_MANIFEST)
         except TrustError:
             raise UpdateError("signed, but not a release manifest")
         m = release.manifest(doc, s, self.node.cfg["board"], self.node.clock.now())

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -17,7 +16,7 @@ from dataclasses import dataclass, field
 
 from ..core.paths import ToolError
 from .city import City
-from .signing import sign_command
+from .signing import platform_client, sign_command
 
 OK = ("confirmed", "already")
 FAILED = ("reverted", "failed", "refused")
@@ -49,28 +48,11 @@ class _Results:
     """The platform's view of <root>/+/cmd/result for one rollout."""
 
     def __init__(self, city: City) -> None:
-        import paho.mqtt.client as mqtt
-
         self.root = city.settings["topic_root"]
         self.seen: dict[str, list[dict]] = {}
         self.lock = threading.Lock()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
-                                  client_id=f"cityit-rollout-{os.getpid()}")
-        self.client.tls_set(ca_certs=str(city.ca_pem), certfile=str(city.dir / "platform.pem"),
-                            keyfile=str(city.dir / "platform.key"))
-        self.client.on_message = self._on_message
-        subscribed = threading.Event()
-        self.client.on_subscribe = lambda *a: subscribed.set()
-        s = city.settings
-        try:
-            self.client.connect(s["broker_host"], s["broker_port"])
-        except OSError as e:
-            raise ToolError(f"cannot reach the broker at {s['broker_host']}:"
-                            f"{s['broker_port']}: {e}; is it running?") from None
-        self.client.loop_start()
-        self.client.subscribe(f"{self.root}/+/cmd/result", qos=1)
-        if not subscribed.wait(10):
-            raise ToolError("the broker did not acknowledge the rollout's subscription")
+        self.client = platform_client(city, "cityit-rollout", f"{self.root}/+/cmd/result",
+                                      self._on_message)
 
     def _on_message(self, _c, _u, m) -> None:
         try:

@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from provisioning.trust import TrustError
 
@@ -50,14 +50,37 @@ def sign_command(city: City, device: str, op: str, args: dict, expires_s: int) -
     return seq, data
 
 
+def platform_client(city: City, name: str, topic: str, on_message: Callable) -> Any:
+    """A paho client with the platform's identity on the city broker, looping, subscribed to
+    `topic` (the broker's acknowledgement awaited: nothing published after it is missed)."""
+    import paho.mqtt.client as mqtt
+
+    s = city.settings
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{name}-{os.getpid()}")
+    client.tls_set(ca_certs=str(city.ca_pem), certfile=str(city.dir / "platform.pem"),
+                   keyfile=str(city.dir / "platform.key"))
+    client.on_message = on_message
+    subscribed = threading.Event()
+    client.on_subscribe = lambda *a: subscribed.set()
+    try:
+        client.connect(s["broker_host"], s["broker_port"])
+    except OSError as e:
+        raise ToolError(f"cannot reach the broker at {s['broker_host']}:{s['broker_port']}: "
+                        f"{e}; is it running (stadsnod broker)?") from None
+    client.loop_start()
+    client.subscribe(topic, qos=1)
+    if not subscribed.wait(10):
+        client.disconnect()
+        client.loop_stop()
+        raise ToolError(f"the broker did not acknowledge the subscription to {topic}")
+    return client
+
+
 def send(city: City, device: str, data: bytes, seq: int | None, wait_s: float,
          say: Callable[[str], None] = print) -> list[dict]:
     """Publishes the signed command on <root>/<device>/cmd as the platform and collects the
     node's results for `seq` until done, failed or refused, or `wait_s` has passed."""
-    import paho.mqtt.client as mqtt
-
-    s = city.settings
-    root = s["topic_root"]
+    root = city.settings["topic_root"]
     results: list[dict] = []
     finished = threading.Event()
 
@@ -72,19 +95,8 @@ def send(city: City, device: str, data: bytes, seq: int | None, wait_s: float,
             if r["result"] in ("done", "failed", "refused"):
                 finished.set()
 
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"cityit-{os.getpid()}")
-    client.tls_set(ca_certs=str(city.ca_pem), certfile=str(city.dir / "platform.pem"),
-                   keyfile=str(city.dir / "platform.key"))
-    client.on_message = on_message
+    client = platform_client(city, "cityit", f"{root}/{device}/cmd/result", on_message)
     try:
-        client.connect(s["broker_host"], s["broker_port"])
-    except OSError as e:
-        raise ToolError(f"cannot reach the broker at {s['broker_host']}:{s['broker_port']}: "
-                        f"{e}; is it running (stadsnod broker)?") from None
-    client.loop_start()
-    try:
-        client.subscribe(f"{root}/{device}/cmd/result", qos=1)
-        time.sleep(0.2)  # the subscription before the command: its results must not be missed
         client.publish(f"{root}/{device}/cmd", data, qos=1).wait_for_publish(10)
         finished.wait(wait_s)
     finally:
