@@ -68,11 +68,11 @@ def test_signed_commands_run_once_and_refusals_change_nothing(make_node, platfor
     names = [c[0] for c in report["checks"]]
     assert names[0] == "bme280_0x76" and "clock" in names and report["passed"] is True
 
-    # an operation this firmware does not have yet fails with its reason; its number is spent
+    # an operation that cannot run here fails with its reason; its number is spent
     _send(platform, device, trust.command(device, 6, "calibrate", {"sensor": "scd4x_0x62",
-                                                                    "ppm": 420}))
+                                                                    "co2_ppm": 420}))
     assert _wait_result(platform, device, 6, "failed")["detail"] == \
-        "calibrate is not supported by this firmware"
+        "no sensor 'scd4x_0x62' on this node (bme280_0x76)"
 
     # health counts the refusals (replay, other device, expired, unsigned) and what was done
     def counted(m) -> bool:
@@ -132,3 +132,75 @@ def test_a_signed_config_is_validated_kept_and_applied(make_node, platform, demo
     h = platform.wait_for(lambda m: m.topic.endswith(f"{device}/health")
                           and by_name(m.payload)["boot"] == 2, timeout=25)
     assert by_name(h[0].payload)["config_version"] == 1
+
+
+def _co2(platform, device: str) -> list[float]:
+    """Every co2 value the node published, in order."""
+    out = []
+    for m in platform.of("data", device):
+        for name, value in by_name(m.payload).items():
+            if name == "co2":
+                out.append(value)
+    return out
+
+
+def test_calibrate_recalibrates_an_scd4x_and_a_microphone(make_node, platform, demo_pki):
+    """An SCD41 reading 650 ppm in air a reference instrument calls 420 ppm: forced
+    recalibration (0x362f, the part answers the correction + 0x8000) brings it to 420, and
+    sampling goes on. A microphone 1.3 dB hotter than its datasheet sensitivity reads a 94 dB,
+    1 kHz calibrator (A-weighting 0 dB there, IEC 61672-1) as 95.3 dB; offset_db -1.3 makes
+    it read 94.0 after the restart the node makes to use it."""
+    from stadsnod.testbed.worlds import kit_sensors, sim_world
+
+    trust = demo_pki.trust()
+    fixed = {"seed": 3, "fixed": {"temperature": 18.0, "humidity": 50.0, "pressure": 101300.0,
+                                  "co2": 650.0}}
+    dev = "cal-0001"
+    make_node(dev, world=sim_world(0, env=fixed, kit="co2", time_scale=0.05),
+              sensors=kit_sensors("co2", 0.25, time_scale=0.05)).start()
+    platform.wait_for(lambda m: m.topic.endswith(f"{dev}/health")
+                      and by_name(m.payload)["clock_synced"], timeout=25)
+    deadline = time.time() + 30
+    while not _co2(platform, dev) and time.time() < deadline:
+        time.sleep(0.2)
+    assert _co2(platform, dev)[-1] == 650
+    # out of scope for a CO2 reference: refused by the node, nothing changes
+    _send(platform, dev, trust.command(dev, 1, "calibrate", {"sensor": "bme280_0x76",
+                                                             "co2_ppm": 420}))
+    assert "cannot be recalibrated" in _wait_result(platform, dev, 1, "failed")["detail"]
+    _send(platform, dev, trust.command(dev, 2, "calibrate", {"sensor": "scd4x_0x62",
+                                                             "co2_ppm": 420}))
+    done = _wait_result(platform, dev, 2, "done")
+    assert done["detail"] == "scd4x_0x62 recalibrated to 420 ppm (correction -230 ppm)"
+    seen = len(_co2(platform, dev))
+    deadline = time.time() + 30
+    while len(_co2(platform, dev)) < seen + 3 and time.time() < deadline:
+        time.sleep(0.2)
+    assert _co2(platform, dev)[-1] == 420
+
+    mic = "cal-0002"
+    node = make_node(mic, world=sim_world(1, kit="noise", scene={
+        "scene": "tone", "freq": 1000.0, "level_db": 94.0, "sensitivity_dbfs": -24.7}),
+        sensors=kit_sensors("noise", 1), interval_s=2, health_s=2).start()
+    platform.wait_for(lambda m: m.topic.endswith(f"{mic}/health")
+                      and by_name(m.payload)["clock_synced"], timeout=25)
+
+    def laeq() -> float:
+        """LAeq of an interval that began after the call (the second data pack from now)."""
+        seen = len(platform.of("data", mic))
+        deadline = time.time() + 30
+        while len(platform.of("data", mic)) < seen + 2 and time.time() < deadline:
+            time.sleep(0.1)
+        return by_name(platform.of("data", mic)[-1].payload)["LAeq"]
+
+    assert abs(laeq() - 95.3) < 0.15
+    _send(platform, mic, trust.command(mic, 1, "calibrate", {"sensor": "ics43434",
+                                                             "offset_db": -1.3}))
+    assert _wait_result(platform, mic, 1, "done")["detail"] == \
+        "ics43434 offset_db -1.30 saved; restarting"
+    deadline = time.time() + 30
+    while 2 not in node.resets and time.time() < deadline:
+        time.sleep(0.1)
+    platform.wait_for(lambda m: m.topic.endswith(f"{mic}/health")
+                      and by_name(m.payload)["boot"] == 2, timeout=30)
+    assert abs(laeq() - 94.0) < 0.15

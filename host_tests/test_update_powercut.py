@@ -40,3 +40,35 @@ def test_each_attack_on_an_install_is_refused_and_changes_nothing(tmp_path) -> N
     # timestamp, ~600 B), not its 18 KB
     assert out["oversize-manifest"][3] <= 1024 + 1024, out["oversize-manifest"]
 
+
+
+def test_a_power_cut_at_every_write_of_a_firmware_install(tmp_path) -> None:
+    """An ESP32 release that brings a firmware image, against a fake chip whose partitions and
+    bootloader follow ESP-IDF (new, pending verify, valid or aborted): a cut at every program
+    operation of the install, the switch, the boot and the confirm -- littlefs, the partition
+    and otadata alike. After every boot a whole, valid firmware runs with the app made for it,
+    and booting on ends with the new release confirmed and its firmware valid."""
+    from stadsnod.testbed.ota import firmware_release, run_firmware
+
+    out = run_firmware(firmware_release(tmp_path))
+    # the image is 20 pieces: every piece, erase and otadata write is a cut point
+    assert out["cut_points"] > 100, out
+    assert out["outcomes"]["bricked"] == 0, out
+    assert out["outcomes"]["old"] > 0 and out["outcomes"]["new"] > 0, out
+    assert out["worst_extra_bytes"] <= 1024, out
+    # the clean install fetched the image once, and the app and its lists
+    assert out["clean_bytes"] >= 20000, out
+
+
+def test_a_firmware_whose_app_crashes_goes_back_with_its_app(tmp_path) -> None:
+    """Unconfirmed at the next reset, ESP-IDF's bootloader aborts the new firmware and boots
+    the old one; the loader sees it and takes the app back too."""
+    from stadsnod.testbed.ota import firmware_release, run_firmware
+
+    out = run_firmware(firmware_release(tmp_path), "crash")
+    assert out["said"] == "v2 staged in slot b and firmware in ota_1; restarting into a trial"
+    assert out["running"] == "ota_0"
+    assert out["ota_1"] == out["aborted"]
+    s = out["state"]
+    assert s["active"] == "a" and s["version"] == 1 and s["reverted"] == 2, s
+    assert s["security"] == 1 and not s.get("trial"), s

@@ -6,6 +6,8 @@ firmware/updates/ (release.py checks what is made here).
     <releases>/<target>/<version>/index.txt      the file list the manifest names by hash
     <releases>/<target>/<version>/manifest.sns   the same bytes signed (an envelope)
     <releases>/<target>/<version>/files/<name>   the files, as the node stores them
+    <releases>/<target>/<version>/firmware/      optionally an ESP32 firmware image
+                                                 (firmware.bin) and its piece list
 """
 
 from __future__ import annotations
@@ -59,6 +61,52 @@ def index(lib: Path) -> bytes:
     return "".join(lines).encode()
 
 
+IMAGE_CHIPS = {"esp32": "ESP32FirmwareImage", "esp32s3": "ESP32S3FirmwareImage"}
+
+
+def image_chip(image: Path) -> str:
+    """The chip an ESP-IDF app image is built for (its extended header's chip id)."""
+    import esptool.bin_image as esp_image
+
+    head = image.read_bytes()[:24]
+    if len(head) < 24 or head[0] != 0xE9:
+        raise TrustError(f"{image} is not an ESP-IDF app image (no 0xE9 magic byte)")
+    chip_id = int.from_bytes(head[12:14], "little")
+    for chip, cls in IMAGE_CHIPS.items():
+        if getattr(esp_image, cls).ROM_LOADER.IMAGE_CHIP_ID == chip_id:
+            return chip
+    raise TrustError(f"{image} is for chip id {chip_id}, not an ESP32 or ESP32-S3")
+
+
+def firmware(image: Path, boards: list[str], chip: str) -> tuple[dict, bytes]:
+    """The manifest's firmware entry for an ESP-IDF app image (MicroPython built for `chip`
+    with an OTA partition table) and its piece list: one line a 1 KB piece, the first 16 bytes
+    of its SHA-256 in hex (fixed width: the node seeks to line c). The image is parsed with
+    esptool first; one that would not boot is refused here, not on a node."""
+    import esptool.bin_image as esp_image
+
+    if chip not in IMAGE_CHIPS:
+        raise TrustError(f"firmware over the air is for ESP32 boards, not {chip} (a Pico W "
+                         "takes app releases only)")
+    data = image.read_bytes()
+    try:
+        img = esp_image.LoadFirmwareImage(chip, data)
+    except Exception as e:  # esptool's FatalError and struct errors alike
+        raise TrustError(f"{image} is not an {chip} app image: {e}") from e
+    want = getattr(esp_image, IMAGE_CHIPS[chip]).ROM_LOADER.IMAGE_CHIP_ID
+    if img.chip_id != want:
+        raise TrustError(f"{image} is built for chip id {img.chip_id}, not {chip} ({want})")
+    if img.checksum != img.calculate_checksum() or not img.append_digest \
+            or img.stored_digest != img.calc_digest:
+        raise TrustError(f"{image} fails its own checksum or SHA-256: a damaged image")
+    pieces = "".join(hashlib.sha256(data[i:i + CHUNK]).hexdigest()[:32] + "\n"
+                     for i in range(0, len(data), CHUNK)).encode()
+    return {"boards": boards, "name": "firmware.bin", "length": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "pieces": {"name": "firmware.pieces", "length": len(pieces),
+                       "sha256": hashlib.sha256(pieces).hexdigest()}}, pieces
+
+
 def manifest(lib: Path, version: int, security: int, boards: list[str],
              expires_days: float = 365, micropython_min: tuple[int, ...] = (1, 22),
              files: bytes | None = None) -> dict:
@@ -74,9 +122,11 @@ def manifest(lib: Path, version: int, security: int, boards: list[str],
 
 
 def build(lib: Path, releases: Path, target: str, version: int, security: int,
-          boards: list[str], expires_days: float = 365) -> Path:
+          boards: list[str], expires_days: float = 365,
+          image: tuple[Path, list[str], str] | None = None) -> Path:
     """Release `version` of `lib` into releases/<target>/<version>/: the files and an unsigned
-    manifest.json (`sign` makes it a release the update service offers)."""
+    manifest.json (`sign` makes it a release the update service offers). `image`: (an ESP32
+    firmware image, the boards that take it, their chip)."""
     out = releases / target / str(version)
     if out.exists():
         raise TrustError(f"release {version} for {target} exists ({out}): versions only rise")
@@ -85,6 +135,8 @@ def build(lib: Path, releases: Path, target: str, version: int, security: int,
         raise TrustError(f"release {version} is not above {max(older)}: versions only rise")
     files = index(lib)
     doc = manifest(lib, version, security, boards, expires_days, files=files)
+    if image:
+        doc["firmware"], pieces = firmware(*image)
     body = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
     if len(body) > MAX_MANIFEST:
         raise TrustError(f"the manifest is {len(body)} bytes, over the node's {MAX_MANIFEST}")
@@ -92,6 +144,10 @@ def build(lib: Path, releases: Path, target: str, version: int, security: int,
     for f in sorted(lib.glob("*.mpy")):
         shutil.copy2(f, out / "files" / f.name)
     (out / "index.txt").write_bytes(files)
+    if image:
+        (out / "firmware").mkdir()
+        shutil.copy2(image[0], out / "firmware" / "firmware.bin")
+        (out / "firmware" / "firmware.pieces").write_bytes(pieces)
     (out / "manifest.json").write_bytes(body)
     return out
 
@@ -108,15 +164,22 @@ def sign(store: TrustStore, folder: Path) -> Path:
         data = (folder / "files" / name).read_bytes()
         if len(data) != int(size) or hashlib.sha256(data).hexdigest() != digest:
             raise TrustError(f"{folder / 'files' / name} changed since the release was built")
+    fw = json.loads(body).get("firmware")
+    for part in ([fw, fw["pieces"]] if fw else []):
+        data = (folder / "firmware" / part["name"]).read_bytes()
+        if len(data) != part["length"] or hashlib.sha256(data).hexdigest() != part["sha256"]:
+            raise TrustError(f"{folder / 'firmware' / part['name']} changed since the release "
+                             "was built")
     out = folder / "manifest.sns"
     out.write_bytes(wrap(body, store.signers("release")))
     return out
 
 
 def publish(store: TrustStore, lib: Path, releases: Path, target: str, version: int,
-            security: int, boards: list[str], expires_days: float = 365) -> Path:
+            security: int, boards: list[str], expires_days: float = 365,
+            image: tuple[Path, list[str], str] | None = None) -> Path:
     """build and sign in one step."""
-    out = build(lib, releases, target, version, security, boards, expires_days)
+    out = build(lib, releases, target, version, security, boards, expires_days, image)
     sign(store, out)
     return out
 

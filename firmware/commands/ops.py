@@ -1,7 +1,6 @@
 # The operations a signed command can ask for, run one at a time by serve() when the node's
 # publisher finds something to do (commands.Commands.work). They act through the node's own
-# parts: its board (reset, LED), sensors, config and its release slots. Not yet here:
-# calibrate (answered as unsupported, never faked).
+# parts: its board (reset, LED), sensors, config and its release slots.
 import asyncio
 import json
 
@@ -10,11 +9,11 @@ import store
 
 # what an operation may bring in; all of it goes back to the heap when it is done
 MODULES = ("ops", "status_led", "config", "selfcheck", "updater", "release", "slots",
-           "trustroot", "envelope", "pss")
+           "trustroot", "envelope", "pss", "firmware_image", "ota_partitions")
 
 
 async def _reboot(node, args):
-    return "rebooting"
+    return "restarting"
 
 
 async def _identify(node, args):
@@ -73,9 +72,67 @@ async def _config(node, args):
     return "config v%d saved; restarting" % cfg["config_version"]
 
 
+async def _calibrate(node, args):
+    """An SCD4x's forced recalibration to a reference CO2 level (`co2_ppm`; the part must have
+    measured in that air for 3 minutes first, datasheet 3.8.1), or a microphone's `offset_db`
+    from a 94 dB calibrator (kept in calibration.json; the node restarts to use it)."""
+    sid = args.get("sensor")
+    found = [s for s in node.sensors if s.id == sid]
+    if not found:
+        raise ValueError("no sensor %r on this node (%s)"
+                         % (sid, ", ".join(s.id for s in node.sensors)))
+    s = found[0]
+    if "co2_ppm" in args:
+        return await _recalibrate_co2(s, args["co2_ppm"])
+    if "offset_db" in args:
+        return _microphone_offset(s, args["offset_db"])
+    raise ValueError("calibrate needs co2_ppm (an SCD4x) or offset_db (a microphone)")
+
+
+async def _recalibrate_co2(s, ppm):
+    from sensor_error import SensorError
+
+    # our plausibility bound: outdoor air to a crowded room
+    if not isinstance(ppm, int) or not 400 <= ppm <= 5000:
+        raise ValueError("co2_ppm must be a whole number 400..5000")
+    d = s.driver
+    if d is None or not hasattr(d, "forced_recalibration"):
+        raise ValueError("%s cannot be recalibrated to a CO2 reference (%s)" % (s.id, s.status))
+    s.held = True  # the node's sampling of it pauses; stop, recalibrate, start again
+    try:
+        while s.sampling:
+            await asyncio.sleep_ms(20)
+        await d.stop()
+        try:
+            correction = await d.forced_recalibration(ppm)
+        finally:
+            if not d.single_shot:
+                await d.start_periodic(d.low_power)
+    except SensorError as e:
+        raise ValueError(str(e))
+    finally:
+        s.held = False
+    return "%s recalibrated to %d ppm (correction %+d ppm)" % (s.id, ppm, correction)
+
+
+def _microphone_offset(s, offset_db):
+    from noise_sensor import CALIBRATION_FILE
+
+    if not hasattr(s, "meter"):
+        raise ValueError("%s is not a microphone" % s.id)
+    if not isinstance(offset_db, (int, float)) or not -20 <= offset_db <= 20:
+        raise ValueError("offset_db must be a number of dB in -20..20")
+    try:
+        cal = json.loads(store.read_text(CALIBRATION_FILE))
+    except (OSError, ValueError):
+        cal = {}
+    cal[s.id] = {"offset_db": offset_db}
+    store.write_atomic(CALIBRATION_FILE, json.dumps(cal))
+    return "%s offset_db %.2f saved; restarting" % (s.id, offset_db)
+
+
 _OPS = {"reboot": _reboot, "identify": _identify, "selftest": _selftest, "config": _config,
-        "update": _update}
-_RESTARTS = ("reboot", "config", "update")
+        "update": _update, "calibrate": _calibrate}
 
 
 async def freshness(node):
@@ -105,7 +162,7 @@ async def run(node, op, args):
         detail = await fn(node, args)
     except MemoryError:
         raise OSError("out of memory; try again later")
-    return detail, op in _RESTARTS and not str(detail).startswith("already")
+    return detail, "restarting" in str(detail)  # the operation says so
 
 
 async def serve(node):

@@ -3,6 +3,7 @@
 # between blocks -- and hands the node the interval's levels. Only levels leave: the samples live
 # in the meter's one block and are overwritten by the next.
 import asyncio
+import json
 
 from time import ticks_diff, ticks_ms
 
@@ -14,6 +15,19 @@ from sensor_error import SensorError
 RATES = (16000, 32000, 44100, 48000)
 RECORDS = (("LAeq", "dB"), ("LAFmax", "dB"), ("LAFmin", "dB"), ("LASmax", "dB"),
            ("LA10", "dB"), ("LA50", "dB"), ("LA90", "dB"), ("LZeq", "dB"))
+
+
+CALIBRATION_FILE = "calibration.json"  # {sensor id: {"offset_db": dB}}: the calibrate command's
+
+
+def calibrated_offset(sensor_id, configured):
+    """The offset a calibrator found for this microphone (a signed calibrate command), else
+    the config's."""
+    try:
+        with open(CALIBRATION_FILE) as f:
+            return float(json.load(f)[sensor_id]["offset_db"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return configured
 
 
 class NoiseSensor(SensorBase):
@@ -29,7 +43,8 @@ class NoiseSensor(SensorBase):
         self.board = board
         self.kernel = "bytecode" if opts.get("bytecode") else "viper"
         self.meter = NoiseMeter(self.rate, self.rate // 200, opts.get("sensitivity_dbfs", -26.0),
-                                opts.get("offset_db", 0.0), self.kernel)
+                                calibrated_offset(self.id, opts.get("offset_db", 0.0)),
+                                self.kernel)
         self.blocks = 0  # this interval
         self.since = ticks_ms()
         self._quality = None

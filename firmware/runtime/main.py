@@ -3,6 +3,8 @@
 # one is on trial. A trial's boots are counted; once it has used up its attempts without
 # confirming, the loader goes back to the release before it. For a trial it starts the
 # hardware watchdog before importing anything, so a release that hangs at import is reset too.
+# On an ESP32 a trial may bring a firmware: when ESP-IDF's bootloader has taken that back
+# (unconfirmed at a reset), the app goes back with it.
 import json
 import os
 import sys
@@ -28,11 +30,24 @@ def _save(s):
 
 
 s = _state()
+if s.get("trial") and s.get("firmware"):  # an ESP32 trial that brought its firmware
+    import esp32
+
+    if esp32.Partition(esp32.Partition.RUNNING).info()[4] != s["firmware"]:
+        if not s.get("attempts"):  # switched, and the power went before set_boot: finish it
+            try:
+                esp32.Partition(s["firmware"]).set_boot()
+                machine.reset()
+            except OSError:
+                pass
+        s["attempts"] = s.get("attempts_max", 3)  # the bootloader took the firmware back
 if s.get("trial"):
     if s.get("attempts", 0) >= s.get("attempts_max", 3):
         s = {"active": s.get("previous"), "version": s.get("previous_version", 0),
              "security": s.get("security", 0), "reverted": s.get("version"),
-             "seq": s.get("seq"), "timestamp_version": s.get("timestamp_version", 0)}
+             "seq": s.get("seq"), "timestamp_version": s.get("timestamp_version", 0),
+             "firmware": s.get("previous_firmware"),
+             "kept": {"slot": s.get("active"), "version": s.get("version")}}  # a retry resumes
     else:
         s["attempts"] = s.get("attempts", 0) + 1
         machine.WDT(0, timeout=8000)  # under every chip's maximum (RP2040: 8388 ms)

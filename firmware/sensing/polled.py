@@ -59,11 +59,15 @@ class Sensor(SensorBase):
     async def run(self, watchdog, agg, latest):
         while True:
             watchdog.beat(self.id)
-            try:
-                await self.sample(agg, latest)
-            except MemoryError:
-                gc.collect()  # and try again next time on a cleaner heap
-                self.log.error("sensor", "%s: out of memory; sample skipped" % self.id)
+            if not self.held:  # a calibration has the part (commands/ops.py)
+                self.sampling = True
+                try:
+                    await self.sample(agg, latest)
+                except MemoryError:
+                    gc.collect()  # and try again next time on a cleaner heap
+                    self.log.error("sensor", "%s: out of memory; sample skipped" % self.id)
+                finally:
+                    self.sampling = False
             await asyncio.sleep_ms(self.every_ms)
 
     async def sample(self, agg, latest):

@@ -20,6 +20,7 @@ class SensorBase:
     every_ms = 1000
     power_up_ms = 0  # how long the part needs after its supply is switched on
     sources = ()  # the sensors a fused one runs; each has its own status
+    held = sampling = False  # a polled part held by a calibration; a sample under way
 
     def __init__(self, spec, log, records):
         self.spec = spec

@@ -5,7 +5,10 @@
 #                  "trial": bool, "attempts": int, "attempts_max": int,
 #                  "security": int (raised only on confirm), "trial_security": int,
 #                  "staging": {"slot", "version"} while a release downloads,
-#                  "reverted": version of a trial the loader gave up on}
+#                  "reverted": version of a trial the loader gave up on, "kept": its slot
+#                  (whole and verified: installing it again fetches nothing twice),
+#                  "firmware": ESP32 app partition the active slot needs (after a firmware
+#                  update), "previous_firmware": the one its fallback needs}
 #   apps/<slot>/  one release's modules (.mpy), and release.sns (its signed manifest)
 #
 # Every change of app.json is a whole new file renamed over the old one (littlefs renames
@@ -53,7 +56,7 @@ def begin(s, version):
     """The slot a release `version` is staged in: not the active one. (The other may hold the
     previous release, but only a trial ever goes back to it, and nothing installs during a
     trial.) Resumes a staging of the same version."""
-    st = s.get("staging")
+    st = s.get("staging") or s.get("kept")
     if st and st["version"] == version:
         return st["slot"]
     slot = "b" if s.get("active") == "a" else "a"
@@ -64,15 +67,21 @@ def begin(s, version):
     return slot
 
 
-def switch(s, version, security, attempts_max, seq=None):
+def switch(s, version, security, attempts_max, seq=None, firmware=None):
     """The staged slot, verified, boots next as a trial; the running one is its fallback.
-    `seq`: the command that asked for it (its results name it)."""
-    st = s["staging"]
+    `seq`: the command that asked for it (its results name it). `firmware`: (the partition
+    label of a firmware staged with it, the running one's); each slot records the firmware it
+    needs, so the loader takes the app back when the bootloader takes a firmware back."""
+    st = s.get("staging") or s["kept"]
     new = {"active": st["slot"], "version": version, "previous": s.get("active"),
            "previous_version": s.get("version", 0), "trial": True, "attempts": 0,
            "attempts_max": attempts_max, "security": s.get("security", 0),
            "trial_security": security, "seq": seq,
            "timestamp_version": s.get("timestamp_version", 0)}
+    if firmware:
+        new["firmware"], new["previous_firmware"] = firmware
+    elif s.get("firmware"):
+        new["firmware"] = new["previous_firmware"] = s["firmware"]
     save(new)
     return new
 

@@ -15,7 +15,8 @@ from release import UpdateError
 from updater import Updater
 
 # dropped when the trial is over
-_MODULES = ("trial", "selfcheck", "updater", "release", "slots", "trustroot", "envelope", "pss")
+_MODULES = ("trial", "selfcheck", "updater", "release", "slots", "trustroot", "envelope", "pss",
+            "firmware_image", "ota_partitions")
 
 
 def _report_revert(node, s):
@@ -25,6 +26,17 @@ def _report_revert(node, s):
                                                                    s.get("version", 0)))
         s.pop("reverted")
         slots.save(s)
+
+
+def confirm(s):
+    """The trial stays: its firmware first (ESP-IDF stops the bootloader taking it back), then
+    app.json. A cut between the two boots one more trial, which confirms again; the other
+    order would leave the bootloader to take back a firmware app.json calls confirmed."""
+    if s.get("firmware") != s.get("previous_firmware"):
+        import firmware_image
+
+        firmware_image.confirm()
+    slots.confirm(s)
 
 
 async def watch(node):
@@ -49,7 +61,7 @@ async def watch(node):
                 continue
             node.release_fresh = True
             if selfcheck.run(node)["passed"]:
-                slots.confirm(s)
+                confirm(s)
                 node.log.info("update", "v%d confirmed" % s["version"])
                 node.commands.result(s.get("seq"), "update", "confirmed", "v%d" % s["version"])
                 return

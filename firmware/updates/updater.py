@@ -166,7 +166,7 @@ class Updater:
         t = await self._fresh_timestamp(version, roles)
         if t["release"] != version:
             raise UpdateError("the update service offers v%d, not v%d" % (t["release"], version))
-        st = s.get("staging")
+        st = s.get("staging") or s.get("kept")
         folder = slots.slot_dir(st["slot"]) if st and st["version"] == version else None
         path = folder + "/release.sns" if folder else None
         if path is None or _file_size(path) < 0:  # not kept yet: fetch (or finish) it
@@ -210,8 +210,37 @@ class Updater:
         for f in release.entries(listing):  # the slot as a whole, read back from flash
             if _file_hash(folder + "/" + f[0]) != f[2]:
                 raise UpdateError("%s changed on flash after staging" % f[0])
-        n = slots.switch(s, version, m["security"], self.node.cfg["updates"]["attempts"], seq)
-        return "v%d staged in slot %s; restarting into a trial" % (version, n["active"])
+        firmware = await self._firmware(version, m, folder)
+        n = slots.switch(s, version, m["security"], self.node.cfg["updates"]["attempts"], seq,
+                         firmware)
+        if firmware:  # after the switch: the loader finishes this if the power goes between
+            import firmware_image
+
+            firmware_image.set_boot(firmware[0])
+        return "v%d staged in slot %s%s; restarting into a trial" % (
+            version, n["active"], " and firmware in " + firmware[0] if firmware else "")
+
+    async def _firmware(self, version, m, folder):
+        """(partition label, running label) when the release brings this board a firmware
+        other than the one running, staged and verified; None otherwise."""
+        fw = m.get("firmware")
+        if not fw or self.node.cfg["board"] not in fw.get("boards", ()):
+            return None
+        import firmware_image
+        import ota_partitions
+
+        fw = firmware_image.check(fw)
+        if not firmware_image.needed(fw, bytearray(CHUNK)):
+            return None
+        pieces = fw["pieces"]
+        path = folder + "/firmware.pieces"
+        if _file_size(path) != pieces["length"]:
+            await self._fetch_file(version, pieces["name"], path, pieces["length"], False)
+        if _file_hash(path) != pieces["sha256"]:
+            os.remove(path)  # fetched again next time
+            raise UpdateError("firmware piece list does not match the manifest")
+        label = await firmware_image.stage(self, version, fw, path)
+        return label, ota_partitions.running_label()
 
     def _manifest(self, path, roles):
         role, keys = roles["release"]

@@ -55,6 +55,8 @@ class _Service:
             data = self._read(self.src + "/manifest.sns", c)
         elif name == "index":
             data = self._read(self.src + "/index.txt", c)
+        elif name.startswith("firmware."):
+            data = self._read(self.src + "/firmware/" + name, c)
         else:
             data = self._read(self.src + "/files/" + name, c)
         head = b"SNU1" + self.version.to_bytes(4, "big") + bytes([len(name)]) + name.encode() \

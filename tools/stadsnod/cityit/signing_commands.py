@@ -157,8 +157,38 @@ def _build_args(p: argparse.ArgumentParser) -> None:
                         "a release with it is confirmed")
     p.add_argument("--boards", help="boards it is for (default: every board of the target)")
     p.add_argument("--expires-days", type=float, default=365)
+    p.add_argument("--firmware", metavar="IMAGE",
+                   help="an ESP32 firmware image (MicroPython built with an OTA partition "
+                        "table) shipped with the release to the boards that take it")
+    p.add_argument("--firmware-boards",
+                   help="boards that take the image (default: those of --boards on its chip)")
     p.add_argument("--releases", help="the update service's folder (default <pki>/releases)")
     add_pki_dir(p)
+
+
+def _image(args: argparse.Namespace, boards: list[str]):
+    """(image, the boards that take it, their chip) for build(), or None."""
+    from pathlib import Path
+
+    from provisioning.release import image_chip
+
+    from ..core.boards import load_board
+
+    if not args.firmware:
+        return None
+    image = Path(args.firmware)
+    if not image.is_file():
+        raise ToolError(f"no firmware image {image}")
+    chip = image_chip(image)
+    names = args.firmware_boards.split(",") if args.firmware_boards else boards
+    specs = [load_board(b)[0] for b in names]
+    wrong = [spec["name"] for spec in specs if spec["chip"] != chip]
+    if args.firmware_boards and wrong:
+        raise ToolError(f"{image} is built for {chip}; {', '.join(wrong)} cannot take it")
+    takers = [spec["name"] for spec in specs if spec["chip"] == chip]
+    if not takers:
+        raise ToolError(f"{image} is built for {chip} and none of {', '.join(names)} is one")
+    return image, takers, chip
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -176,7 +206,7 @@ def _build(args: argparse.Namespace) -> int:
         spec["name"] for spec in (load_board(p)[0] for p in board_files())
         if build_target(spec["target"]) == target]
     out = build(lib, _releases_dir(city, args.releases), target, args.version, args.security,
-                boards, args.expires_days)
+                boards, args.expires_days, _image(args, boards))
     city.registry.note("release-build", {"target": target, "version": args.version,
                                          "security": args.security, "boards": boards})
     print(f"release {args.version} for {target} ({', '.join(boards)}) built in {out}; "

@@ -99,6 +99,8 @@ class UpdateService:
             path = folder / "index.txt"
         elif "/" in name or name.startswith("."):
             return None
+        elif name in ("firmware.bin", "firmware.pieces"):
+            path = folder / "firmware" / name
         else:
             path = folder / "files" / name
         try:

@@ -24,22 +24,30 @@ def _mpy_like(size: int, seed: int) -> bytes:
     return b"M\x06\x00\x1f" + bytes((i * 131 + seed * 17) % 251 for i in range(size - 4))
 
 
-def powercut_release(base: Path) -> Path:
+def powercut_release(base: Path, boards: list[str] | None = None,
+                     image_bytes: int = 0) -> Path:
     """base/src: a trust root, release v2 (three files of 3, 1 and 1 pieces, security 2),
-    its timestamp, and meta.json (the old release's files, the new one's hashes)."""
+    its timestamp, and meta.json (the old release's files, the new one's hashes). With
+    `image_bytes`: the release brings an ESP32 firmware image of about that size."""
     store = TrustStore.init(base / "trust", SECRET, root_keys=1, root_threshold=1)
     lib = base / "lib"
     lib.mkdir(parents=True)
     sizes = {"app.mpy": 2600, "node.mpy": 1024, "link.mpy": 700}
     for i, (name, size) in enumerate(sizes.items()):
         (lib / name).write_bytes(_mpy_like(size, i))
-    out = publish(store, lib, base / "releases", "unix", 2, 2, ["host"])
+    image = None
+    if image_bytes:
+        (base / "new.bin").write_bytes(esp32_image(image_bytes, 2))
+        image = (base / "new.bin", boards or ["esp32"], "esp32")
+    out = publish(store, lib, base / "releases", "unix", 2, 2, boards or ["host"], image=image)
     src = base / "src"
     src.mkdir()
     (src / "root.sns").write_bytes(store.root().data)
     (src / "manifest.sns").write_bytes((out / "manifest.sns").read_bytes())
     (src / "index.txt").write_bytes((out / "index.txt").read_bytes())
     (src / "files").symlink_to(out / "files")
+    if image:
+        (src / "firmware").symlink_to(out / "firmware")
     (src / "timestamp.sns").write_bytes(timestamp(store, base / "releases", "unix"))
     (src / "meta.json").write_text(json.dumps({
         "old": {"app.mpy": _mpy_like(500, 9).hex(), "node.mpy": _mpy_like(300, 8).hex()},
@@ -47,10 +55,11 @@ def powercut_release(base: Path) -> Path:
     return src
 
 
-def _scenario(fn: str, folder: Path) -> dict:
-    """update_scenarios.<fn>(folder, now) on the MicroPython VM; its JSON answer."""
-    code = ("import update_scenarios, json\n"
-            f"print(json.dumps(update_scenarios.{fn}({str(folder)!r}, "
+def _scenario(fn: str, folder: Path, module: str = "update_scenarios", *args: str) -> dict:
+    """<module>.<fn>(folder, *args, now) on the MicroPython VM; its JSON answer."""
+    extra = "".join(f"{a!r}, " for a in args)
+    code = (f"import {module}, json\n"
+            f"print(json.dumps({module}.{fn}({str(folder)!r}, {extra}"
             f"{int(time.time()) - EPOCH})))\n")
     r = run_code(code, heap="4M", timeout=600)
     if r.returncode:
@@ -62,6 +71,52 @@ def _scenario(fn: str, folder: Path) -> dict:
 def run_powercut(src: Path) -> dict:
     """A cut at every program operation of an install, on the MicroPython VM."""
     return _scenario("run", src)
+
+
+# -- an ESP32 release that brings a firmware image ------------------------------------------
+PARTITION_BYTES = 65536  # the fake chip's app partitions (a real OTA table's are 1.5 MB)
+
+
+def esp32_image(code_bytes: int, seed: int) -> bytes:
+    """An ESP-IDF app image for the ESP32 as esptool writes one (header, two segments,
+    checksum, appended SHA-256): what set_boot() and the bootloader verify."""
+    import tempfile
+
+    import esptool.bin_image as esp_image
+
+    img = esp_image.ESP32FirmwareImage()
+    img.entrypoint = 0x40080000
+    rodata = bytes((i * 7 + seed) % 256 for i in range(code_bytes // 3))
+    text = bytes((i * 13 + seed * 3) % 256 for i in range(code_bytes - len(rodata)))
+    img.segments = [esp_image.ImageSegment(0x3F400020, rodata),
+                    esp_image.ImageSegment(0x40080000, text)]
+    for seg in img.segments:
+        seg.name = ""  # esptool's save() names segments it read from an ELF
+    with tempfile.TemporaryDirectory() as d:
+        img.save(f"{d}/image.bin")
+        return Path(f"{d}/image.bin").read_bytes()
+
+
+def firmware_release(base: Path) -> Path:
+    """powercut_release's files, for an ESP32 board, plus a firmware image (about 20 pieces)
+    the release brings and the old one in the chip's ota_0."""
+    src = powercut_release(base, boards=["esp32"], image_bytes=20000)
+    (src / "old.bin").write_bytes(esp32_image(9000, 1))
+    meta = json.loads((src / "meta.json").read_text())
+    image = (base / "new.bin").read_bytes()
+    meta |= {"partition": PARTITION_BYTES, "image_length": len(image),
+             "image_sha256": hashlib.sha256(image).hexdigest()}
+    (src / "meta.json").write_text(json.dumps(meta))
+    return src
+
+
+def run_firmware(src: Path, fn: str = "run") -> dict:
+    """firmware_scenarios.<fn> (every cut point, or the crashing release) on the VM, with the
+    build's own first-stage loader."""
+    from ..core.paths import BUILD, build_target, unix_target
+
+    main_py = BUILD / build_target(unix_target()) / "main.py"
+    return _scenario(fn, src, "firmware_scenarios", str(main_py))
 
 
 # -- attacks on the install: each case a release dir as the service would serve it ----------
