@@ -72,3 +72,28 @@ def test_a_firmware_whose_app_crashes_goes_back_with_its_app(tmp_path) -> None:
     s = out["state"]
     assert s["active"] == "a" and s["version"] == 1 and s["reverted"] == 2, s
     assert s["security"] == 1 and not s.get("trial"), s
+
+
+def test_drops_and_resets_mid_download_resume_without_fetching_twice(tmp_path) -> None:
+    """Resume: the link dying with an answer on its way, or the node resetting, at requests
+    hypothesis picks; each install resumed until done. The update service sends at most the
+    release plus one piece (1 KB) per interruption, and the release ends up staged whole."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    from stadsnod.testbed.ota import run_resume
+
+    src = powercut_release(tmp_path)
+    # the clean install asks 8 times: timestamp, manifest, file list, five pieces of files
+    schedule = st.dictionaries(st.integers(1, 8), st.sampled_from(["drop", "reboot"]),
+                               min_size=1, max_size=4)
+
+    @settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(schedule, min_size=20, max_size=20))
+    def check(schedules: list[dict[int, str]]) -> None:
+        for sched, (hits, sent, clean, whole) in zip(schedules, run_resume(src, schedules),
+                                                     strict=True):
+            assert whole, sched
+            assert hits == len(sched), sched  # every one of them struck
+            assert sent <= clean + 1024 * hits, (sched, sent, clean)
+
+    check()

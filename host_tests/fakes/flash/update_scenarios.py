@@ -40,6 +40,9 @@ class _Service:
         self.version = version
         self.chunk = chunk  # what it sends for a piece: a hostile service sends more
         self.updater = None
+        self.sent = 0  # bytes of answers put on the wire
+        self.requests = 0
+        self.cut = {}  # request number -> "drop" (the link dies) or "reboot" (the node resets)
 
     def _read(self, path, c):
         with open(path, "rb") as f:
@@ -61,10 +64,21 @@ class _Service:
             data = self._read(self.src + "/files/" + name, c)
         head = b"SNU1" + self.version.to_bytes(4, "big") + bytes([len(name)]) + name.encode() \
             + c.to_bytes(4, "big")
+        self.requests += 1
+        self.sent += len(data)
+        what = self.cut.get(self.requests)
+        if what == "drop":  # the answer was on its way when the link went
+            raise OSError(104)  # ECONNRESET
+        if what == "reboot":
+            raise _Reset()
         self.updater.on_data(head + data)
 
     def check_msg(self):
         return 0
+
+
+class _Reset(Exception):
+    """The node resets (a watchdog, a brown-out): what is on flash stays, RAM is gone."""
 
 
 class _Link:
@@ -207,6 +221,41 @@ def attacks(cases, now_s):
         after = slots.state()
         same = all(after.get(k) == case["state"].get(k) for k in _KEPT)
         out[name] = [said, same, case["expect"], up.fetched]
+        os.chdir("/")
+        flash.unmount()
+    return out
+
+
+def resume(src, schedules, now_s):
+    """Installs interrupted at the given requests (schedules: [{request: "drop" | "reboot"}]),
+    each resumed until done. Per schedule: [interruptions, bytes the service sent, the clean
+    install's bytes, whether the new release ended up staged whole]."""
+    schedules = json.loads(schedules)
+    meta = json.load(open(src + "/meta.json"))
+    old_files = {k: bytes.fromhex(v) for k, v in meta["old"].items()}
+    node = _Node(src, 2, (now_s, 0))
+    flash = _fresh(old_files)
+    _install(node, 2)
+    clean = node.service.sent
+    os.chdir("/")
+    flash.unmount()
+    out = []
+    for schedule in schedules:
+        node = _Node(src, 2, (now_s, 0))
+        node.service.cut = {int(k): v for k, v in schedule.items()}
+        flash = _fresh(old_files)
+        hits = 0
+        for _ in range(len(schedule) + 1):
+            try:
+                _install(node, 2)
+                break
+            except updater.UpdateError:  # the drop: the next attempt resumes
+                hits += 1
+            except _Reset:
+                hits += 1
+                _reboot(flash)
+        ok = _check(old_files, meta["new"]) == "new"
+        out.append([hits, node.service.sent, clean, ok])
         os.chdir("/")
         flash.unmount()
     return out

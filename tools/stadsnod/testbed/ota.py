@@ -73,6 +73,13 @@ def run_powercut(src: Path) -> dict:
     return _scenario("run", src)
 
 
+def run_resume(src: Path, schedules: list[dict[int, str]]) -> list[list]:
+    """Installs interrupted at the given requests ("drop": the link dies with an answer on
+    its way; "reboot": the node resets), each resumed until done, on the VM."""
+    return _scenario("resume", src, "update_scenarios",  # type: ignore[return-value]
+                     json.dumps([{str(k): v for k, v in s.items()} for s in schedules]))
+
+
 # -- an ESP32 release that brings a firmware image ------------------------------------------
 PARTITION_BYTES = 65536  # the fake chip's app partitions (a real OTA table's are 1.5 MB)
 
