@@ -333,3 +333,42 @@ def test_city_it_signs_and_sends_commands_with_the_cli(city, make_node):
     assert {"keys-rotate", "keys-push"} <= set(actions)
     assert "trust_root" in city.registry.audit()[0]["detail"]  # keys made with the PKI
     assert city.registry.verify() == []
+
+
+def test_a_release_can_bring_an_esp32_firmware_image(city, tmp_path):
+    """`release build --firmware`: the image esptool writes and parses goes to the boards of
+    its chip with its length, SHA-256 and a hash per 1 KB piece; a damaged image, or boards of
+    another chip, are refused on the laptop with the reason."""
+    import hashlib
+
+    from stadsnod.testbed.ota import esp32_image
+
+    image = tmp_path / "ESP32_GENERIC-OTA.bin"
+    image.write_bytes(esp32_image(5000, 4))
+    releases = tmp_path / "releases"
+    built = _cli("release", "build", "--target", "esp32", "--version", "3", "--firmware",
+                 str(image), "--releases", str(releases), "--pki", str(city.dir))
+    assert built.returncode == 0, built.stdout + built.stderr
+    folder = releases / "esp32" / "3"  # build/esp32: the .mpy for xtensawin
+    fw = json.loads((folder / "manifest.json").read_text())["firmware"]
+    data = image.read_bytes()
+    assert fw["boards"] == ["esp32"]  # the ESP32-S3 board is another chip (id 9, not 0)
+    assert fw["length"] == len(data) and fw["sha256"] == hashlib.sha256(data).hexdigest()
+    pieces = (folder / "firmware" / "firmware.pieces").read_text().splitlines()
+    assert len(pieces) == (len(data) + 1023) // 1024
+    assert pieces[1] == hashlib.sha256(data[1024:2048]).hexdigest()[:32]
+    signed = _cli("release", "sign", "--target", "esp32", "--version", "3", "--releases",
+                  str(releases), "--pki", str(city.dir))
+    assert signed.returncode == 0, signed.stdout + signed.stderr
+
+    damaged = bytearray(data)
+    damaged[100] ^= 0x01  # inside the first segment: the checksum and the SHA-256 disagree
+    image.write_bytes(bytes(damaged))
+    bad = _cli("release", "build", "--target", "esp32", "--version", "4", "--firmware",
+               str(image), "--releases", str(releases), "--pki", str(city.dir))
+    assert bad.returncode != 0 and "fails its own checksum or SHA-256" in bad.stderr, bad.stderr
+    image.write_bytes(data)
+    other = _cli("release", "build", "--target", "esp32", "--version", "4", "--firmware",
+                 str(image), "--firmware-boards", "esp32s3", "--releases", str(releases),
+                 "--pki", str(city.dir))
+    assert other.returncode != 0 and "esp32s3 cannot take it" in other.stderr, other.stderr

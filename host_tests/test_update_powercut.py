@@ -27,7 +27,7 @@ def test_each_attack_on_an_install_is_refused_and_changes_nothing(tmp_path) -> N
     another release),
     endless data (an oversize file entry, chunk or manifest) -- and an equal version is a
     no-op. What runs, and what it would fall back to, stay as they were."""
-    from stadsnod.testbed.ota import attack_cases, run_attacks
+    from stadsnod.testbed.ota_attacks import attack_cases, run_attacks
 
     out = run_attacks(attack_cases(tmp_path))
     assert len(out) == 16, sorted(out)

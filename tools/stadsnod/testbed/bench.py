@@ -171,7 +171,14 @@ def run_bench(cycles: int = 120) -> None:
     tech = bench_technician(RUN / "technician-bench")
     print(f"technician_deploy_s: {tech['technician_deploy_s']:.1f} s")
     print(f"deploy_bytes: {tech['deploy_bytes']} bytes", flush=True)
-    from .ota import live_figures, powercut_release, run_powercut, verify_ms
+    from .ota import (
+        firmware_release,
+        live_figures,
+        powercut_release,
+        run_firmware,
+        run_powercut,
+        verify_ms,
+    )
 
     _progress("signed updates: verification, power cuts at every write of an install")
     print(f"ota_verify_ms: {verify_ms(RUN / 'ota-verify'):.2f} ms", flush=True)
@@ -179,6 +186,11 @@ def run_bench(cycles: int = 120) -> None:
     cut = run_powercut(powercut_release(RUN / "ota-powercut"))
     print(f"ota_power_cut_points_tested: {cut['cut_points']} count")
     print(f"ota_bricked: {cut['outcomes']['bricked']} count", flush=True)
+    _progress("ESP32 firmware over the air: power cuts at every write of install, boot, confirm")
+    shutil.rmtree(RUN / "ota-firmware", ignore_errors=True)
+    fw = run_firmware(firmware_release(RUN / "ota-firmware"))
+    print(f"ota_firmware_power_cut_points_tested: {fw['cut_points']} count")
+    print(f"ota_firmware_bricked: {fw['outcomes']['bricked']} count", flush=True)
     _progress("signed commands and a release over MQTT: one node, then a fleet of 5")
     for name, figure in live_figures(RUN / "ota-live").items():
         unit = {"command_roundtrip_ms": "ms", "ota_app_install_s": "s", "ota_bytes_per_s":
