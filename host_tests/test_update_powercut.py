@@ -97,3 +97,24 @@ def test_drops_and_resets_mid_download_resume_without_fetching_twice(tmp_path) -
             assert sent <= clean + 1024 * hits, (sched, sent, clean)
 
     check()
+
+
+def test_power_cuts_in_a_row_during_a_firmware_install_converge(tmp_path) -> None:
+    """Longer scenarios: the power goes again and again -- at points hypothesis picks, one per
+    power-on, while the node boots, installs, switches or confirms -- and after each boot a
+    whole firmware runs with its app; at the end the new release is confirmed."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    from stadsnod.testbed.ota import firmware_release, run_firmware_cuts
+
+    src = firmware_release(tmp_path)
+    # a power-on to confirmed takes ~150 program operations (the every-cut test counts them)
+    schedule = st.lists(st.integers(0, 160), min_size=2, max_size=5)
+
+    @settings(max_examples=2, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(schedule, min_size=15, max_size=15))
+    def check(schedules: list[list[int]]) -> None:
+        for sched, wrong in zip(schedules, run_firmware_cuts(src, schedules), strict=True):
+            assert wrong is None, (sched, wrong)
+
+    check()

@@ -170,3 +170,46 @@ def crash(src, main_py, now_s):
     os.chdir("/")
     flash.unmount()
     return out
+
+
+def _day(node, main_py):
+    """From power-on: boot, then carry on with what the state says (confirm a trial, or
+    install the release); the power may go anywhere in it."""
+    _boot(main_py)
+    s = slots.state()
+    if s.get("trial"):
+        trial.confirm(s)
+    elif s.get("version") != 2:
+        _life(node, main_py)
+
+
+def cuts(src, main_py, schedules, now_s):
+    """Several power cuts in a row (schedules: lists of program-operation offsets, one per
+    power-on), each followed by a boot that must find a whole firmware and its app; then the
+    node must converge. Per schedule: null, or what went wrong."""
+    schedules = json.loads(schedules)
+    meta = json.load(open(src + "/meta.json"))
+    node = us._Node(src, 2, (now_s, 0))
+    node.cfg["board"] = "esp32"
+    out = []
+    for schedule in schedules:
+        flash = _fresh(meta, src)
+        node.service.updater = None
+        wrong = None
+        try:
+            for cut in schedule:
+                flash.cut_after = flash.writes + cut
+                try:
+                    _day(node, main_py)
+                except OSError:
+                    pass  # the power went
+                us._reboot(flash)
+                esp32._chip.power = flash
+                _check(meta, _boot(main_py))
+            _converge(node, meta, main_py)
+        except (AssertionError, OSError, updater.UpdateError) as e:
+            wrong = "%r" % (e,)
+        out.append(wrong)
+        os.chdir("/")
+        flash.unmount()
+    return out

@@ -97,7 +97,7 @@ def build(targets: list[str] | None = None, quiet: bool = False) -> dict[str, in
     # The fakes are compiled too, so the simulated node's heap is not spent compiling them.
     fakes = fake_sources()
     for src, rel in fakes:
-        _compile(mpy_cross, src, BUILD / "fakes" / rel, None)
+        _compile(mpy_cross, src, BUILD / "fakes" / rel, None, opt=0)
     wanted_fakes = {BUILD / "fakes" / rel for _src, rel in fakes}
     for stale in (BUILD / "fakes").rglob("*.mpy"):
         if stale not in wanted_fakes:
@@ -123,12 +123,14 @@ def bytecode_fallback(src: Path) -> Path:
     return out
 
 
-def _compile(mpy_cross: str, src: Path, dst: Path, arch: str | None) -> bool:
-    """mpy-cross src -> dst when dst is missing or older; True when it compiled."""
+def _compile(mpy_cross: str, src: Path, dst: Path, arch: str | None, opt: int = 1) -> bool:
+    """mpy-cross src -> dst when dst is missing or older; True when it compiled. Device code
+    ships at -O1 (no asserts, as on a board); the fakes keep theirs at -O0 -- the scenarios'
+    checks are asserts, and -O1 would compile them away."""
     if dst.exists() and dst.stat().st_mtime >= src.stat().st_mtime:
         return False
     dst.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [mpy_cross, "-O1", "-s", src.name, "-o", str(dst)]
+    cmd = [mpy_cross, f"-O{opt}", "-s", src.name, "-o", str(dst)]
     if arch:
         cmd.insert(1, f"-march={arch}")
     cmd.append(str(src))
