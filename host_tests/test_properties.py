@@ -219,3 +219,28 @@ def test_percentile_levels_are_ordered_and_bracketed(block_levels: list[float]) 
     assert r["LA90"] <= r["LA50"] <= r["LA10"]
     # the histogram's 0.1 dB bins read at their centres
     assert r["LAFmin"] - 0.1 <= r["LA90"] and r["LA10"] <= r["LAFmax"] + 0.1
+
+
+def test_backoff_grows_across_connects_that_are_dropped_at_once() -> None:
+    """A broker that kicks each connect right after CONNACK gets the same slowing retries as
+    one that refuses them (the esp-rainmaker field storm); a connection that held for
+    stable_ms starts the pacing again."""
+    import time as _time
+
+    from unittest import mock
+
+    clock = [0]
+    with mock.patch.object(_time, "ticks_ms", lambda: clock[0], create=True), \
+            mock.patch.object(_time, "ticks_diff", lambda a, b: a - b, create=True):
+        b = Backoff(1000, 60000, stable_ms=30000)
+        delays = []
+        for _ in range(5):
+            b.connected()  # CONNACK, then dropped 100 ms later
+            clock[0] += 100
+            delays.append(b.next_ms())
+            clock[0] += delays[-1]
+        for i, d in enumerate(delays):
+            assert (1000 << i) // 2 <= d <= 1000 << i, delays
+        b.connected()
+        clock[0] += 30000  # held for 30 s
+        assert 500 <= b.next_ms() <= 1000

@@ -1,19 +1,32 @@
 # Reconnect pacing: exponential backoff with "equal jitter", so a city's worth of nodes that lost
 # the broker at the same moment do not all come back at the same moment.
+# A connect that succeeded restarts the pacing only once the connection has held for a while: a
+# broker that drops every node right after CONNACK (overloaded, or refusing it by policy) must
+# see the same slowing retries as one that refuses the connect (profile SN-RES-2).
 import random
+import time
 
 
 class Backoff:
-    def __init__(self, base_ms=1000, cap_ms=60000):
+    def __init__(self, base_ms=1000, cap_ms=60000, stable_ms=30000):
         self.base_ms = base_ms
         self.cap_ms = cap_ms
+        self.stable_ms = stable_ms
         self.attempt = 0
+        self._up = None  # ticks_ms of the last successful connect
 
     def reset(self):
         self.attempt = 0
 
+    def connected(self):
+        self._up = time.ticks_ms()
+
     def next_ms(self):
-        """Delay before the next attempt: uniform in [ceiling/2, ceiling], ceiling doubling."""
+        """Delay before the next attempt: uniform in [ceiling/2, ceiling], ceiling doubling;
+        from the start again after a connection that held for stable_ms."""
+        if self._up is not None and time.ticks_diff(time.ticks_ms(), self._up) >= self.stable_ms:
+            self.attempt = 0
+        self._up = None
         ceiling = min(self.cap_ms, self.base_ms << min(self.attempt, 16))
         self.attempt += 1
         half = ceiling >> 1

@@ -155,7 +155,7 @@ class MQTTClient:
             try:
                 await link_up()
                 await self.connect()
-                backoff.reset()
+                backoff.connected()
                 await on_connect()
                 await self.wait_closed()
                 log.warning("mqtt", "connection lost: %s" % self.reason)

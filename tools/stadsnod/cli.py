@@ -10,6 +10,7 @@ import sys
 from .analysis import commands as analysis
 from .cityit import commands as cityit
 from .cityit import signing_commands as signing
+from .conformance import commands as conformance
 from .core import commands as core
 from .core.command import Command, Group
 from .core.paths import ToolError
@@ -34,6 +35,8 @@ COMMANDS: dict[str, Command | Group] = {
     "broker": Group("run the embedded broker (default), or write the city broker's "
                     "configuration from the PKI",
                     {"run": testbed.BROKER_RUN, "config": cityit.BROKER_CONFIG}, default="run"),
+    # vendors
+    "conformance": conformance.CONFORMANCE,
     # the test bed
     "demo": testbed.DEMO,
     "bench": testbed.BENCH,
