@@ -367,7 +367,9 @@ def _backoff(s: Seen, phase_name: str, what: str) -> Outcome:
                        f"would {what} (4 needed)")
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
     shown = ", ".join(f"{g:.1f}" for g in gaps)
-    if gaps[-1] < 1.5 * gaps[0]:
+    # the device's first gap also holds the time it took to notice the drop: growth is the
+    # last wait against the shortest before it
+    if gaps[-1] < 1.5 * min(gaps[:-1]):
         return Outcome(FAIL, f"seconds between attempts: {shown}",
                        "wait longer after each failed attempt (exponential backoff with "
                        "jitter), after a kick as after a refusal")

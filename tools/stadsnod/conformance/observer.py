@@ -203,7 +203,7 @@ class Observer:
             self.record("connack", cn, code=p.body[1] if len(p.body) > 1 else None)
             if mode == "kick":
                 dst.sendall(bytes([p.kind << 4 | p.flags, len(p.body)]) + p.body)
-                time.sleep(0.1)
+                time.sleep(0.5)  # the CONNACK is read before the connection goes
                 self.record("kicked", cn)
                 return False
         return True
