@@ -130,3 +130,26 @@ def test_a_stadsnod_node_is_conformant(lab, tmp_path) -> None:
     suite = ET.parse(tmp_path / "junit.xml").getroot()
     assert suite.get("failures") == "0" and suite.get("tests") == str(len(verdicts))
     assert "vendor-0001: conformant" in (tmp_path / "report.html").read_text()
+
+
+@pytest.mark.timeout(900)
+def test_twelve_seeded_foreign_devices_each_fail_exactly_their_violation(tmp_path) -> None:
+    """Another vendor's device (CPython, written from the profile), conformant as it stands,
+    and twelve copies each seeded with one violation -- data retained, a will not retained,
+    bt from uptime, seq restarting after a reset, a publish under another id, a replayed
+    command run, an expired broker certificate accepted, raw audio samples in a record, a
+    web page behind admin/admin, `C` as a unit, no backoff after a kick, a declaration that
+    lists a record never published: each fails exactly its requirement and passes the rest."""
+    from stadsnod.testbed.seeded import caught_exactly, run_seeded
+    from stadsnod.testbed.vendor_device import FAULTS
+
+    out = run_seeded(tmp_path, [None, *FAULTS])
+    base = out[None]
+    assert base["exit"] == 0, base["output"]
+    assert {v for v in base["results"].values()} <= {"PASS", "NA"}, base["results"]
+    for fault, want in FAULTS.items():
+        got = out[fault]["results"]
+        assert out[fault]["exit"] == 1, (fault, out[fault]["output"])
+        wrong = {k: v for k, v in got.items() if v not in ("PASS", "NA")}
+        assert wrong == {want: "FAIL"}, (fault, wrong, out[fault]["output"][-1500:])
+    assert caught_exactly(out, FAULTS) == 12

@@ -226,7 +226,6 @@ def test_backoff_grows_across_connects_that_are_dropped_at_once() -> None:
     one that refuses them (the esp-rainmaker field storm); a connection that held for
     stable_ms starts the pacing again."""
     import time as _time
-
     from unittest import mock
 
     clock = [0]

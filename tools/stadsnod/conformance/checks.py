@@ -361,15 +361,14 @@ def _backoff(s: Seen, phase_name: str, what: str) -> Outcome:
     phase = s.phases.get(phase_name)
     if not phase:
         return Outcome(INCONCLUSIVE, f"the run did not {what}")
-    times = phase["attempts"]
-    if len(times) < 4:
-        return Outcome(INCONCLUSIVE, f"{len(times)} connect attempts while the checker "
-                       f"would {what} (4 needed)")
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = phase["waits"]
+    if len(gaps) < 4:
+        return Outcome(INCONCLUSIVE, f"{len(gaps) + 1} connect attempts while the checker "
+                       f"would {what} (5 needed)")
     shown = ", ".join(f"{g:.1f}" for g in gaps)
-    # the device's first gap also holds the time it took to notice the drop: growth is the
-    # last wait against the shortest before it
-    if gaps[-1] < 1.5 * min(gaps[:-1]):
+    # waits from the end of one attempt to the next CONNECT: after four failures the last
+    # must be at least twice the shortest (equal-jitter doubling gives four times)
+    if gaps[-1] < 2 * min(gaps[:-1]):
         return Outcome(FAIL, f"seconds between attempts: {shown}",
                        "wait longer after each failed attempt (exponential backoff with "
                        "jitter), after a kick as after a refusal")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
 import socket
 import tempfile
 import time
@@ -56,7 +57,8 @@ class Harness:
         timing = declaration.get("timing", {})
         self.interval = float(timing.get("interval_s", 60))
         self.health = float(timing.get("health_s", 60))
-        self.stable = 35.0  # a connection held this long restarts a device's backoff
+        # a connection held this long restarts a device's backoff (declared), and a margin
+        self.stable = float(timing.get("reconnect_stable_s", 30)) + 5
         self.say = say
         self.phases: dict[str, dict[str, Any]] = {}
         self.root = self.lab["topic_root"]
@@ -117,6 +119,7 @@ class Harness:
         city = open_city(self.dir)
         stack.callback(city.close)
         work = Path(tempfile.mkdtemp(prefix="conformance-"))
+        stack.callback(shutil.rmtree, work, True)  # nothing of a run outlives it
         self.work = work
         self.broker = stack.enter_context(Broker(work / "broker", city, port=free_port()))
         try:
@@ -163,6 +166,15 @@ class Harness:
         info = self.platform.client.publish(f"{self.root}/{self.device}/cmd", data, qos=1)
         info.wait_for_publish(5)
 
+    def _deliver(self, data: bytes, what: str, answered: Callable[[], bool]) -> None:
+        """Sends while the device is connected, again when no answer comes (a device that
+        was between connections never saw it), at most three times."""
+        for _ in range(3):
+            self._wait("the device connected", lambda: self._connected_since() is not None, 60)
+            self._send(data)
+            if self._wait(what, answered, 20):
+                return
+
     def _results(self, seq: int | None, since: float) -> list[str]:
         out = []
         for e in self.obs.of("publish", self.device, since=since):
@@ -185,17 +197,15 @@ class Harness:
                                    root_threshold=1)
         seq = int(time.time())
         unsigned = stranger.command(self.device, seq, "selftest")
-        self._send(unsigned)
         # an untrusted body is never parsed: its refusal names no seq
-        self._wait("the refusal", lambda: "refused" in self._results(None, since), 15)
+        self._deliver(unsigned, "the refusal", lambda: "refused" in self._results(None, since))
         signed_seq = seq + 1
         signed = self.city.trust().command(self.device, signed_seq, "selftest")
-        self._send(signed)
-        self._wait("the signed command to run", lambda: any(
-            r in ("done", "failed") for r in self._results(signed_seq, since)), 60)
-        self._send(signed)  # the same bytes again: a replay
-        self._wait("the replay's refusal", lambda: "refused" in self._results(signed_seq,
-                                                                              since), 15)
+        self._deliver(signed, "the signed command to run", lambda: any(
+            r in ("done", "failed") for r in self._results(signed_seq, since)))
+        # the same bytes again: a replay (sent again while unanswered, as a broker would)
+        self._deliver(signed, "the replay's answer",
+                      lambda: len(self._results(signed_seq, since)) >= 3)
         self.phases["commands"] = {"since": since, "unsigned_seq": seq,
                                    "signed_seq": signed_seq,
                                    "rejected_before": before.get("cmd_rejected", 0)}
@@ -220,12 +230,17 @@ class Harness:
         since = time.time()
         self.obs.mode = mode
         self.obs.drop_all()
-        got = self._wait(f"4 connects while the checker would {mode} them",
-                         lambda: len(self.obs.of("connect", self.device, since=since)) >= 4,
-                         120)
+        got = self._wait(f"5 connects while the checker would {mode} them",
+                         lambda: len(self.obs.of("connect", self.device, since=since)) >= 5,
+                         180)
         self.obs.mode = "pass"
-        attempts = [e["t"] for e in self.obs.of("connect", self.device, since=since)][:4]
-        self.phases[mode] = {"attempts": attempts, "complete": got}
+        attempts = [e["t"] for e in self.obs.of("connect", self.device, since=since)][:5]
+        ends = [e["t"] for e in self.obs.of("refused" if mode == "refuse" else "kicked",
+                                            self.device, since=since)]
+        # each wait counts from the moment the checker ended the attempt
+        waits = [b - max([t for t in ends if t <= b] or [a]) for a, b in
+                 zip(attempts, attempts[1:], strict=False)]
+        self.phases[mode] = {"attempts": attempts, "waits": waits, "complete": got}
         self._wait("the device back", lambda: self._connected_since() is not None, 120)
 
     def _tls(self) -> None:

@@ -127,6 +127,9 @@ class Observer:
                 p = w.Splitter().feed(data)
                 who = w.read_connect(p[0])["client_id"] if p else None
                 self.record("accepted-bad-broker", who, tls=tls_mode)
+            elif not data:  # it checked after the handshake, and left
+                self.record("handshake-refused", None, tls=tls_mode,
+                            error="closed after the handshake without sending CONNECT")
         except (OSError, w.WireError):
             pass
         finally:
