@@ -197,6 +197,13 @@ def run_bench(cycles: int = 120) -> None:
                 "bytes/s", "ota_heap_peak_bytes": "bytes", "fleet_update_s_5_nodes": "s"}[name]
         print(f"{name}: {figure:.1f} {unit}" if unit in ("ms", "s") else
               f"{name}: {figure:.0f} {unit}", flush=True)
+    from .conformance_bench import conformance_run_s, profile_counts, seeded_caught
+
+    _progress("conformance: a full run against a stadsnod node, then 12 seeded devices")
+    for name, count in profile_counts().items():
+        print(f"{name}: {count} count")
+    print(f"conformance_run_s: {conformance_run_s(RUN / 'conformance'):.0f} s", flush=True)
+    print(f"seeded_devices_caught_exactly: {seeded_caught(RUN / 'seeded')} of 12", flush=True)
     from .board_vm_bench import run_board_vm_bench
     from .budget import run_budget
 
