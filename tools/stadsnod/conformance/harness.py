@@ -13,8 +13,7 @@ leaves its checks INCONCLUSIVE, never passed.
   tls           4 handshakes with certificates it must refuse: another CA, expired, another
                 host name, TLS 1.0/1.1 only
   broker-restart the broker away for a while: nothing may be lost
-  ports         the device's address probed for services it did not declare
-"""
+  ports         the device's address probed for services it did not declare"""
 
 from __future__ import annotations
 
@@ -22,7 +21,6 @@ import base64
 import json
 import os
 import shutil
-import socket
 import tempfile
 import time
 from collections.abc import Callable
@@ -30,16 +28,12 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from ..core.paths import ToolError
 from ..testbed.broker import Broker, free_port
 from ..testbed.sntp import SNTPServer
 from .checks import Seen
 from .lab import open_city, read_lab
 from .observer import Observer
-
-PROBE_PORTS = (21, 22, 23, 80, 443, 1883, 2323, 5000, 8000, 8080, 8266, 8443, 8888)
-DEFAULT_CREDENTIALS = (("admin", "admin"), ("admin", ""), ("root", "root"),
-                       ("micropython", "micropython"))
+from .probe import PROBE_PORTS, http_lets_in, is_open
 
 
 class HarnessError(Exception):
@@ -292,52 +286,15 @@ class Harness:
         declared = [d["port"] for d in self.decl.get("local_services", [])]
         probed = sorted(set(PROBE_PORTS) | set(declared))
         own = {self.lab["port"], self.broker.port}  # the lab's own listeners on loopback
-        open_ports = [p for p in probed if p not in own and _is_open(address, p)]
+        open_ports = [p for p in probed if p not in own and is_open(address, p)]
         let_in: list[tuple[int, str]] = []
         asked: list[int] = []
         for svc in self.decl.get("local_services", []):
             if svc["protocol"] == "http" and svc["port"] in open_ports:
-                who = _http_lets_in(address, svc["port"])
+                who = http_lets_in(address, svc["port"])
                 if who:
                     let_in.append((svc["port"], who))
                 else:
                     asked.append(svc["port"])
         self.phases["ports"] = {"address": address, "probed": probed, "open": open_ports,
                                 "let_in": let_in, "asked": asked}
-
-
-def _is_open(address: str, port: int) -> bool:
-    try:
-        with socket.create_connection((address, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def _http_lets_in(address: str, port: int) -> str | None:
-    """How an HTTP service let the checker in (no credentials, or a factory default), or
-    None when it asked for credentials every time."""
-    import http.client
-
-    tries: list[tuple[str, dict[str, str]]] = [("no credentials", {})]
-    for user, pw in DEFAULT_CREDENTIALS:
-        token = base64.b64encode(f"{user}:{pw}".encode()).decode()
-        tries.append((f"{user}/{pw or '(empty)'}", {"Authorization": f"Basic {token}"}))
-    for how, headers in tries:
-        conn = http.client.HTTPConnection(address, port, timeout=3)
-        try:
-            conn.request("GET", "/", headers=headers)
-            if conn.getresponse().status == 200:
-                return how
-        except OSError:
-            return None
-        finally:
-            conn.close()
-    return None
-
-
-def require_lab(lab_dir: Path) -> dict:
-    try:
-        return read_lab(lab_dir)
-    except ToolError as e:
-        raise HarnessError(str(e)) from None

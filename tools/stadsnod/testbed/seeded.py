@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..core.paths import ROOT
 from .broker import free_port
-from .vendor_device import declaration
+from .vendor_faults import declaration
 
 
 def run_seeded(base: Path, faults: list[str | None], timeout: float = 600) -> dict:

@@ -9,7 +9,6 @@ kit must fail that requirement and pass every other (host_tests/test_conformance
 from __future__ import annotations
 
 import argparse
-import http.server
 import json
 import random
 import socket
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..conformance import mqttwire as w
+from .vendor_faults import FIRMWARE, STABLE_S, verify_ignoring_time, web_page
 
 FAULTS = {  # name -> the requirement it violates
     "retained-data": "SN-TOP-2", "will-not-retained": "SN-TOP-3",
@@ -29,8 +29,6 @@ FAULTS = {  # name -> the requirement it violates
     "default-password": "SN-LOC-2", "unit-C": "SN-PAY-2", "no-kick-backoff": "SN-RES-2",
     "lying-declaration": "SN-PAY-4",
 }
-FIRMWARE = "vendorware 2.1"
-STABLE_S = 2.0  # a connection held this long restarts the backoff (declared)
 
 
 def _str(s: str) -> bytes:
@@ -90,35 +88,12 @@ class Device:
             ctx.verify_mode = ssl.CERT_NONE  # checked below, all but the dates
         return ctx
 
-    def _verify_ignoring_time(self, tls: ssl.SSLSocket) -> None:
-        """The seeded fault: signatures up to the city's root and the host name checked, the
-        validity dates not (a device without a clock that "cannot" check them)."""
-        from cryptography import x509
-        from cryptography.hazmat.primitives.asymmetric import ec
-
-        leaf = x509.load_der_x509_certificate(tls.getpeercert(binary_form=True) or b"")
-        root = x509.load_pem_x509_certificate((self.files / "ca.crt").read_bytes())
-        # the chain the broker sent (Python 3.11 shows only the leaf): the lab's copy of it
-        chain = x509.load_pem_x509_certificates(
-            (Path(self.files).parents[1] / "broker" / "ca-chain.pem").read_bytes())
-        issuing = next(c for c in chain if c.subject == leaf.issuer)
-        for cert, signer in ((leaf, issuing), (issuing, root)):
-            key = signer.public_key()
-            assert isinstance(key, ec.EllipticCurvePublicKey)
-            algorithm = cert.signature_hash_algorithm
-            assert algorithm is not None
-            key.verify(cert.signature, cert.tbs_certificate_bytes,
-                       ec.ECDSA(algorithm))  # raises when forged
-        names = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName)
-        if self.lab["server_hostname"] not in names.value.get_values_for_type(x509.DNSName):
-            raise ValueError("another host name")
-
     def _connect(self) -> ssl.SSLSocket:
         raw = socket.create_connection((self.lab["host"], self.lab["port"]), timeout=5)
         tls = self._context().wrap_socket(raw, server_hostname=self.lab["server_hostname"])
         if self.fault == "accepts-expired":
             try:
-                self._verify_ignoring_time(tls)
+                verify_ignoring_time(self.files, self.lab["server_hostname"], tls)
             except Exception:
                 tls.close()
                 raise OSError("broker certificate refused") from None
@@ -276,7 +251,7 @@ class Device:
 
     def run(self) -> None:
         if self.fault == "default-password":
-            threading.Thread(target=_web, args=(self.http_port,), daemon=True).start()
+            threading.Thread(target=web_page, args=(self.http_port,), daemon=True).start()
         while True:
             try:
                 tls = self._connect()
@@ -295,56 +270,6 @@ class Device:
             ceiling = min(8.0, 0.5 * 2 ** self.attempt)
             self.attempt += 1
             time.sleep(random.uniform(ceiling / 2, ceiling))
-
-
-def declaration(fault: str | None = None, http_port: int = 0) -> dict[str, Any]:
-    """What this vendor declares (truthfully, but for the seeded lie)."""
-    records = ["seq", "temperature", "quality/sht31_0x44"]
-    if fault == "raw-audio":
-        records.append("LAeq")
-    if fault == "lying-declaration":
-        records.append("humidity")  # declared, never published
-    doc: dict[str, Any] = {
-        "profile": "1", "vendor": "Example Sensors AB", "model": "ES-T1 temperature node",
-        "firmware": FIRMWARE,
-        "features": {"commands": True, "ota": False, "noise": fault == "raw-audio",
-                     "occupancy": False, "local": fault == "default-password"},
-        "records": records,
-        "ixit": {"key_provisioning": "a key pair generated in the secure element at the "
-                                     "factory; the city's CA signs its CSR",
-                 "vulnerability_contact": "https://example.com/security",
-                 "support_period": "https://example.com/support: 2031-12-31",
-                 "erase": "hold the button for 10 s: keys and readings are wiped"},
-        "not_applicable": {"SN-CMD-4": "no updates over the air: firmware by cable only"},
-        "timing": {"interval_s": 1, "health_s": 1, "reconnect_stable_s": STABLE_S}}
-    if fault == "default-password":
-        doc["local_services"] = [{"port": http_port, "protocol": "http",
-                                  "purpose": "a status page for the installer"}]
-    else:
-        doc["not_applicable"]["SN-LOC-2"] = "no local network service"
-    return doc
-
-
-def _web(port: int) -> None:
-    """The seeded fault: a status page behind the factory password admin/admin."""
-    import base64
-
-    class Page(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            ok = base64.b64encode(b"admin:admin").decode()
-            if self.headers.get("Authorization") == f"Basic {ok}":
-                self.send_response(200)
-                self.end_headers()
-                self.wfile.write(b"status: ok")
-            else:
-                self.send_response(401)
-                self.send_header("WWW-Authenticate", "Basic realm=device")
-                self.end_headers()
-
-        def log_message(self, *a: Any) -> None:
-            pass
-
-    http.server.HTTPServer(("127.0.0.1", port), Page).serve_forever()
 
 
 def main() -> None:
