@@ -104,12 +104,15 @@ def test_a_bad_declaration_fails_closed_naming_the_field(lab, tmp_path, case, ch
 def test_a_stadsnod_node_is_conformant(lab, tmp_path) -> None:
     from stadsnod.testbed.lab_node import lab_node
 
+    # the lab's node restarts its backoff after 5 s of steady connection (config
+    # broker.backoff_stable_s; 30 in service), and declares so: the run waits less
     node = lab_node(lab, "vendor-0001", tmp_path / "node", interval_s=2, health_s=2,
-                    keepalive_s=10).start()
+                    keepalive_s=10, backoff_stable_s=5).start()
+    decl = _declaration(tmp_path, lambda d: d["timing"].update(reconnect_stable_s=5))
     out = tmp_path / "report.json"
     try:
         r = _cli("conformance", "run", "--lab", str(lab), "--device", "vendor-0001",
-                 "--declaration", str(EXAMPLE), "--report", str(out), "--junit",
+                 "--declaration", str(decl), "--report", str(out), "--junit",
                  str(tmp_path / "junit.xml"), "--html", str(tmp_path / "report.html"),
                  "--wait", "60", timeout=600)
     finally:

@@ -61,7 +61,11 @@ class Link:
             await asyncio.sleep_ms(30000)
             gc.collect()
             self.try_tls()
-        await self.mqtt.stay_connected(self._net_up, self._connected, self.log)
+        from backoff import Backoff
+
+        stable_ms = self.cfg["broker"]["backoff_stable_s"] * 1000
+        await self.mqtt.stay_connected(self._net_up, self._connected, self.log,
+                                       Backoff(stable_ms=stable_ms))
 
     async def watch_net(self):
         # A TCP session does not notice a dead radio for a keepalive or more; the station

@@ -55,6 +55,8 @@ _SECTIONS = (
         ("port", "int", 1, 65535, 8883),
         ("server_hostname", "str", 1, 253, _REQUIRED),
         ("keepalive_s", "int", 5, 3600, 60),
+        # a connection held this long restarts the reconnect backoff (profile SN-RES-2)
+        ("backoff_stable_s", "int", 1, 3600, 30),
     )),
     ("tls", False, (
         ("ca", "str", 1, 64, "certs/ca.der"),

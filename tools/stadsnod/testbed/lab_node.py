@@ -17,12 +17,13 @@ DER = serialization.Encoding.DER
 
 
 def lab_node(lab_dir: Path, device: str, folder: Path, index: int = 0,
-             **cfg) -> SimNode:
+             backoff_stable_s: int = 30, **cfg) -> SimNode:
     lab = json.loads((lab_dir / "lab.json").read_text())
     files = lab_dir / "devices" / device
     config = node_config(device, lab["port"], lab["sntp_port"],
                          hostname=lab["server_hostname"], **cfg)
     config["broker"]["host"] = lab["host"]
+    config["broker"]["backoff_stable_s"] = backoff_stable_s
     config["ntp"]["host"] = lab["sntp_host"]
     node = SimNode(device, folder, config, sim_world(index))
     node.prepare()
