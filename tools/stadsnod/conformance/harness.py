@@ -117,13 +117,13 @@ class Harness:
         self.work = work
         self.broker = stack.enter_context(Broker(work / "broker", city, port=free_port()))
         try:
-            self.sntp = stack.enter_context(SNTPServer(self.lab["sntp_host"],
-                                                       self.lab["sntp_port"]))
+            sntp = SNTPServer(self.lab["sntp_host"], self.lab["sntp_port"])
+            sntp.silent = True  # from its first packet: no clock at boot (the no-clock phase)
+            self.sntp = stack.enter_context(sntp)
             self.obs = Observer(self.dir, self.lab, self.broker.port).start()
         except OSError as e:
             raise HarnessError(f"the lab's ports are taken ({e}): is another run going?") \
                 from None
-        self.sntp.silent = True  # no clock at boot: the no-clock phase
         stack.callback(self.obs.stop)
         from ..testbed.platform import Platform
 
