@@ -52,6 +52,17 @@ if s.get("trial"):
         s["attempts"] = s.get("attempts", 0) + 1
         machine.WDT(0, timeout=8000)  # under every chip's maximum (RP2040: 8388 ms)
     _save(s)
+if s.get("firmware") and not s.get("trial"):  # the firmware this app was made for runs
+    import esp32
+
+    if esp32.Partition(esp32.Partition.RUNNING).info()[4] != s["firmware"]:
+        # the app went back after its firmware had been confirmed: the firmware goes too
+        esp32.Partition(s["firmware"]).set_boot()
+        machine.reset()
+    try:
+        esp32.Partition.mark_app_valid_cancel_rollback()  # no write when it is valid already
+    except OSError:
+        pass  # a bootloader without rollback: nothing would take it back anyway
 if s.get("active"):  # the slot's modules, and none of the factory lib/ beside them
     sys.path[:] = ["apps/" + s["active"]] + [p for p in sys.path if not p.endswith("lib")]
 trial = s.get("trial")
