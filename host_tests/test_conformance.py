@@ -118,6 +118,9 @@ def test_a_stadsnod_node_is_conformant(lab, tmp_path) -> None:
     finally:
         node.stop()
     assert r.returncode == 0, r.stdout + r.stderr[-3000:]
+    # through every fault of the run the node's runtime kept going (a broker endpoint that
+    # closed right after TLS once ended it with an uncaught EOFError)
+    assert "runtime stopped" not in (tmp_path / "node" / "console.log").read_text()
     rep = json.loads(out.read_text())
     assert rep["profile"] == "1" and rep["device"] == "vendor-0001"
     assert rep["checker"]["profile_sha256"] == catalogue.profile_sha256()

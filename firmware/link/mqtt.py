@@ -159,7 +159,7 @@ class MQTTClient:
                 await on_connect()
                 await self.wait_closed()
                 log.warning("mqtt", "connection lost: %s" % self.reason)
-            except (OSError, MQTTException, asyncio.TimeoutError, MemoryError) as e:
+            except (OSError, MQTTException, asyncio.TimeoutError, MemoryError, EOFError) as e:
                 self.reason = _why(e)
                 log.warning("mqtt", self.reason)
                 await self._close(self.reason)

@@ -79,10 +79,11 @@ def _health_refusals(s: Seen) -> Outcome:
     if "cmd_rejected" not in packs[-1]:
         return Outcome(MAYBE, "health has no cmd_rejected", "count refused commands")
     cmd = s.phases.get("commands")
-    if cmd and packs[-1]["cmd_rejected"] <= cmd.get("rejected_before", 0):
-        return Outcome(MAYBE, f"cmd_rejected stayed {packs[-1]['cmd_rejected']} after "
+    after = [p.get("cmd_rejected", 0) for p in _health_values(s, cmd["since"])] if cmd else []
+    if cmd and max(after or [0]) <= cmd.get("rejected_before", 0):
+        return Outcome(MAYBE, f"cmd_rejected stayed {cmd.get('rejected_before', 0)} after "
                        "refused commands", "count every refused command")
-    return Outcome(PASS, f"cmd_rejected {packs[-1]['cmd_rejected']}")
+    return Outcome(PASS, f"cmd_rejected rose to {max(after or [packs[-1]['cmd_rejected']])}")
 
 
 # -- resilience

@@ -93,9 +93,11 @@ def _readings(s: Seen) -> dict[int, list[str]]:
     return out
 
 
-def _health_values(s: Seen) -> list[dict[str, Any]]:
+def _health_values(s: Seen, since: float = 0) -> list[dict[str, Any]]:
     out = []
-    for _t, pack in s.packs("health"):
+    for t, pack in s.packs("health"):
+        if t < since:
+            continue
         if isinstance(pack, list):
             vals: dict[str, Any] = {}
             for r in _records(pack):
