@@ -34,13 +34,8 @@ def _seq(s: Seen) -> Outcome:
             return Outcome(FAIL, f"seq {seq} stood for two different readings: "
                            f"{_short(seen[0], 80)} and {_short(seen[-1], 80)}",
                            "keep the sequence counter on flash: never start again at 1")
-    restart = s.phases.get("restart")
-    extra = ""
-    if restart and restart.get("boot_before") is not None:
-        extra = (f"; boot {restart['boot_before']} -> {restart['boot_after']}, numbering "
-                 "went on")
     return Outcome(PASS, f"{len(readings)} readings, seq {min(readings)}..{max(readings)}, "
-                   f"each number one reading{extra}")
+                   "each number one reading")
 
 
 @check("SN-SEQ-2")

@@ -73,9 +73,7 @@ class Harness:
     def _health(self, since: float = 0) -> dict[str, Any] | None:
         from .checks import _health_values
 
-        s = self._seen()
-        s.events = [e for e in s.events if e["t"] >= since]
-        packs = _health_values(s)
+        packs = _health_values(self._seen(), since)
         return packs[-1] if packs else None
 
     def _connected_since(self) -> float | None:

@@ -6,6 +6,7 @@ throwaway city for testing, never a production one."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import secrets
@@ -75,8 +76,6 @@ def make_lab(folder: Path, devices: list[str], host: str = "127.0.0.1",
         for device_id, path in zip(devices, bundles, strict=True):
             contents = open_bundle(path.read_bytes(), city.bundle_key(),
                                    (city.dir / "bundle-signing.pub.pem").read_bytes())
-            import base64
-
             out = folder / "devices" / device_id
             out.mkdir(parents=True)
             cert = x509.load_der_x509_certificate(base64.b64decode(contents["cert"]))
