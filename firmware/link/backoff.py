@@ -15,9 +15,6 @@ class Backoff:
         self.attempt = 0
         self._up = None  # ticks_ms of the last successful connect
 
-    def reset(self):
-        self.attempt = 0
-
     def connected(self):
         self._up = time.ticks_ms()
 

@@ -30,17 +30,19 @@ def _save(s):
 
 
 s = _state()
-if s.get("trial") and s.get("firmware"):  # an ESP32 trial that brought its firmware
+running = None  # the app partition ESP-IDF's bootloader started, once a firmware came by air
+if s.get("firmware"):
     import esp32
 
-    if esp32.Partition(esp32.Partition.RUNNING).info()[4] != s["firmware"]:
-        if not s.get("attempts"):  # switched, and the power went before set_boot: finish it
-            try:
-                esp32.Partition(s["firmware"]).set_boot()
-                machine.reset()
-            except OSError:
-                pass
-        s["attempts"] = s.get("attempts_max", 3)  # the bootloader took the firmware back
+    running = esp32.Partition(esp32.Partition.RUNNING).info()[4]
+if s.get("trial") and running and running != s["firmware"]:  # a trial that brought firmware
+    if not s.get("attempts"):  # switched, and the power went before set_boot: finish it
+        try:
+            esp32.Partition(s["firmware"]).set_boot()
+            machine.reset()
+        except OSError:
+            pass
+    s["attempts"] = s.get("attempts_max", 3)  # the bootloader took the firmware back
 if s.get("trial"):
     if s.get("attempts", 0) >= s.get("attempts_max", 3):
         s = {"active": s.get("previous"), "version": s.get("previous_version", 0),
@@ -52,10 +54,8 @@ if s.get("trial"):
         s["attempts"] = s.get("attempts", 0) + 1
         machine.WDT(0, timeout=8000)  # under every chip's maximum (RP2040: 8388 ms)
     _save(s)
-if s.get("firmware") and not s.get("trial"):  # the firmware this app was made for runs
-    import esp32
-
-    if esp32.Partition(esp32.Partition.RUNNING).info()[4] != s["firmware"]:
+if running and s.get("firmware") and not s.get("trial"):  # the firmware this app needs runs
+    if running != s["firmware"]:
         # the app went back after its firmware had been confirmed: the firmware goes too
         esp32.Partition(s["firmware"]).set_boot()
         machine.reset()
@@ -66,7 +66,7 @@ if s.get("firmware") and not s.get("trial"):  # the firmware this app was made f
 if s.get("active"):  # the slot's modules, and none of the factory lib/ beside them
     sys.path[:] = ["apps/" + s["active"]] + [p for p in sys.path if not p.endswith("lib")]
 trial = s.get("trial")
-del s, _state, _save  # the loader's globals live as long as the node: keep one flag
+del s, running, _state, _save  # the loader's globals live as long as the node: keep one flag
 try:
     import app
 except Exception as e:  # a release that cannot even be imported
