@@ -112,41 +112,20 @@ def _converge(node, meta, main_py):
     return fetched
 
 
+def _reboot(flash):
+    us._reboot(flash)
+    esp32._chip.power = flash  # one power domain: littlefs, the partitions and otadata
+
+
 def run(src, main_py, now_s):
+    """Every cut point of install, switch, boot and confirm (us.every_cut)."""
     meta = json.load(open(src + "/meta.json"))
     node = us._Node(src, 2, (now_s, 0))
     node.cfg["board"] = "esp32"
-    flash = _fresh(meta, src)
-    start = flash.writes
-    clean = _life(node, main_py)
-    total = flash.writes - start
-    _check(meta, _boot(main_py))
-    os.chdir("/")
-    flash.unmount()
-    outcomes = {"old": 0, "new": 0, "bricked": 0}
-    worst = 0
-    for cut in range(total + 1):
-        flash = _fresh(meta, src)
-        flash.cut_after = flash.writes + cut
-        fetched = 0
-        try:
-            fetched = _life(node, main_py)
-        except OSError:  # the power went (littlefs, a partition or otadata)
-            fetched = node.service.updater.fetched
-        us._reboot(flash)
-        esp32._chip.power = flash
-        try:
-            state = slots.state()
-            outcomes["new" if state.get("version") == 2 else "old"] += 1
-            fetched += _converge(node, meta, main_py)
-        except (AssertionError, OSError, updater.UpdateError) as e:
-            outcomes["bricked"] += 1
-            print("bricked at cut %d: %r" % (cut, e))
-        worst = max(worst, fetched - clean)
-        os.chdir("/")
-        flash.unmount()
-    return {"cut_points": total + 1, "outcomes": outcomes, "clean_bytes": clean,
-            "worst_extra_bytes": worst}
+    return us.every_cut(node, lambda: _fresh(meta, src), lambda: _life(node, main_py),
+                        _reboot,
+                        lambda: "new" if slots.state().get("version") == 2 else "old",
+                        lambda: _converge(node, meta, main_py))
 
 
 def crash(src, main_py, now_s):
@@ -203,8 +182,7 @@ def cuts(src, main_py, schedules, now_s):
                     _day(node, main_py)
                 except OSError:
                     pass  # the power went
-                us._reboot(flash)
-                esp32._chip.power = flash
+                _reboot(flash)
                 _check(meta, _boot(main_py))
             _converge(node, meta, main_py)
         except (AssertionError, OSError, updater.UpdateError) as e:

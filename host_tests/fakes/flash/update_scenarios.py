@@ -157,33 +157,35 @@ def _check(old_files, new_files):
     return "new"
 
 
-def run(src, now_s):
-    """Every cut point of one install; returns a JSON-able summary."""
-    meta = json.load(open(src + "/meta.json"))
-    old_files = {k: bytes.fromhex(v) for k, v in meta["old"].items()}
-    node = _Node(src, 2, (now_s, 0))
-    flash = _fresh(old_files)
+def every_cut(node, fresh, life, reboot, settle, finish):
+    """A power cut at each program operation of `life` in turn (the fake flash's counter),
+    each on a fresh flash: fresh() mounts one in its starting state; life() runs the scenario
+    and returns the bytes fetched (OSError when the power goes); reboot(flash) mounts it
+    again; settle() says what the reboot found ("old" or "new"); finish() completes the
+    scenario and returns what that fetched. Both raise when the node is bricked. A
+    JSON-able summary."""
+    flash = fresh()
     start = flash.writes
-    clean = _install(node, 2)
+    clean = life()
     total = flash.writes - start
-    assert _check(old_files, meta["new"]) == "new"
+    assert settle() == "new"
+    finish()  # the uninterrupted scenario ends where a finished one must
     os.chdir("/")
     flash.unmount()
     outcomes = {"old": 0, "new": 0, "bricked": 0}
     worst = 0
     for cut in range(total + 1):
-        flash = _fresh(old_files)
+        flash = fresh()
         flash.cut_after = flash.writes + cut
         fetched = 0
         try:
-            fetched = _install(node, 2)
+            fetched = life()
         except OSError:  # the power went: whatever it had fetched is what it cost
             fetched = node.service.updater.fetched
-        _reboot(flash)
+        reboot(flash)
         try:
-            outcomes[_check(old_files, meta["new"])] += 1
-            fetched += _install(node, 2)  # the next boot finishes it
-            assert _check(old_files, meta["new"]) == "new"
+            outcomes[settle()] += 1
+            fetched += finish()  # the next boots finish it
         except (AssertionError, OSError, updater.UpdateError) as e:
             outcomes["bricked"] += 1  # points at something incomplete, or cannot finish
             print("bricked at cut %d: %r" % (cut, e))
@@ -192,6 +194,21 @@ def run(src, now_s):
         flash.unmount()
     return {"cut_points": total + 1, "outcomes": outcomes, "clean_bytes": clean,
             "worst_extra_bytes": worst}
+
+
+def run(src, now_s):
+    """Every cut point of one install; returns a JSON-able summary."""
+    meta = json.load(open(src + "/meta.json"))
+    old_files = {k: bytes.fromhex(v) for k, v in meta["old"].items()}
+    node = _Node(src, 2, (now_s, 0))
+
+    def finish():
+        fetched = _install(node, 2)
+        assert _check(old_files, meta["new"]) == "new"
+        return fetched
+
+    return every_cut(node, lambda: _fresh(old_files), lambda: _install(node, 2), _reboot,
+                     lambda: _check(old_files, meta["new"]), finish)
 
 
 _KEPT = ("active", "version", "security", "trial", "previous")

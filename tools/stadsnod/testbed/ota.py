@@ -117,22 +117,22 @@ def firmware_release(base: Path) -> Path:
     return src
 
 
-def run_firmware_cuts(src: Path, schedules: list[list[int]]) -> list[str | None]:
-    """firmware_scenarios.cuts: several cuts in a row, one per power-on, on the VM."""
+def _loader() -> str:
+    """The build's own first-stage loader, as the firmware scenarios boot it."""
     from ..core.paths import BUILD, build_target, unix_target
 
-    main_py = BUILD / build_target(unix_target()) / "main.py"
+    return str(BUILD / build_target(unix_target()) / "main.py")
+
+
+def run_firmware_cuts(src: Path, schedules: list[list[int]]) -> list[str | None]:
+    """firmware_scenarios.cuts: several cuts in a row, one per power-on, on the VM."""
     return _scenario("cuts", src, "firmware_scenarios",  # type: ignore[return-value]
-                     str(main_py), json.dumps(schedules))
+                     _loader(), json.dumps(schedules))
 
 
 def run_firmware(src: Path, fn: str = "run") -> dict:
-    """firmware_scenarios.<fn> (every cut point, or the crashing release) on the VM, with the
-    build's own first-stage loader."""
-    from ..core.paths import BUILD, build_target, unix_target
-
-    main_py = BUILD / build_target(unix_target()) / "main.py"
-    return _scenario(fn, src, "firmware_scenarios", str(main_py))
+    """firmware_scenarios.<fn> (every cut point, or the crashing release) on the VM."""
+    return _scenario(fn, src, "firmware_scenarios", _loader())
 
 
 # -- make bench
