@@ -30,7 +30,7 @@ from typing import Any
 
 from ..testbed.broker import Broker, free_port
 from ..testbed.sntp import SNTPServer
-from .checks import Seen
+from .checks import Seen, _health_values, _readings
 from .lab import open_city, read_lab
 from .observer import Observer
 from .probe import PROBE_PORTS, http_lets_in, is_open
@@ -71,8 +71,6 @@ class Harness:
         return Seen(self.device, self.root, self.decl, list(self.obs.events), self.phases)
 
     def _health(self, since: float = 0) -> dict[str, Any] | None:
-        from .checks import _health_values
-
         packs = _health_values(self._seen(), since)
         return packs[-1] if packs else None
 
@@ -248,20 +246,12 @@ class Harness:
         self.phases["tls"] = {"modes": modes}
         self._wait("the device back", lambda: self._connected_since() is not None, 180)
 
-    def _last_seq(self) -> int:
-        from .checks import _readings
-
-        seqs = [k for k in _readings(self._seen()) if isinstance(k, int)]
-        return max(seqs) if seqs else 0
-
-    def _gaps(self) -> bool:
-        from .checks import _readings
-
-        seqs = {k for k in _readings(self._seen()) if isinstance(k, int)}
-        return bool(seqs) and len(seqs) != max(seqs) - min(seqs) + 1
+    def _seqs(self) -> set[int]:
+        return {k for k in _readings(self._seen()) if isinstance(k, int)}
 
     def _broker_restart(self) -> None:
-        last = self._last_seq()
+        seqs = self._seqs()
+        last = max(seqs) if seqs else 0
         down = max(2 * self.interval, 5.0)
         self.broker.stop()
         self.obs.drop_all()
@@ -271,8 +261,12 @@ class Harness:
         from ..testbed.platform import Platform
 
         self.platform = Platform(self.broker).start(f"{self.root}/#")
-        self._wait("readings made while the broker was away, all of them",
-                   lambda: self._last_seq() >= last + 2 and not self._gaps(),
+        def all_back() -> bool:  # newer readings, and none missing between
+            seqs = self._seqs()
+            return bool(seqs) and max(seqs) >= last + 2 \
+                and len(seqs) == max(seqs) - min(seqs) + 1
+
+        self._wait("readings made while the broker was away, all of them", all_back,
                    4 * self.interval + 90)
         self.phases["broker-restart"] = {"last_seq_before": last, "down_s": down}
 

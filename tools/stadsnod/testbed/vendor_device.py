@@ -117,12 +117,15 @@ class Device:
         raise OSError("no CONNACK")
 
     # -- publishing
+    def _next_pid(self) -> int:
+        self.pid = self.pid % 65535 + 1
+        return self.pid
+
     def _publish(self, tls, topic: str, payload: bytes, qos: int, retain: bool = False,
                  seq: int | None = None) -> None:
         body = _str(topic)
         if qos:
-            self.pid = self.pid % 65535 + 1
-            body += struct.pack("!H", self.pid)
+            body += struct.pack("!H", self._next_pid())
             if seq is not None:
                 self.inflight[self.pid] = seq
         tls.sendall(_packet(0x30 | qos << 1 | int(retain), body + payload))
@@ -184,9 +187,8 @@ class Device:
         if self.fault == "no-kick-backoff":
             self.attempt = 0  # the seeded fault: a CONNACK counts as success at once
         self._publish(tls, f"{self.root}/{self.id}/status", b"online", 1, retain=True)
-        self.pid = self.pid % 65535 + 1
-        tls.sendall(_packet(0x82, struct.pack("!H", self.pid) + _str(f"{self.root}/{self.id}/cmd")
-                            + b"\x01"))
+        tls.sendall(_packet(0x82, struct.pack("!H", self._next_pid())
+                            + _str(f"{self.root}/{self.id}/cmd") + b"\x01"))
         self.inflight.clear()
         for seq, made, value in self.queue:  # what the last connection left unacknowledged
             if self.offset is not None or self.fault == "bt-from-uptime":
