@@ -224,7 +224,10 @@ class Harness:
                          lambda: len(self.obs.of("connect", self.device, since=since)) >= 5,
                          180)
         self.obs.mode = "pass"
-        attempts = [e["t"] for e in self.obs.of("connect", self.device, since=since)][:5]
+        accepts = [e["t"] for e in self.obs.of("accept", since=since)]
+        # each attempt starts at the TCP accept that carried its CONNECT
+        attempts = [max([a for a in accepts if a <= e["t"]] or [e["t"]])
+                    for e in self.obs.of("connect", self.device, since=since)][:5]
         ends = [e["t"] for e in self.obs.of("refused" if mode == "refuse" else "kicked",
                                             self.device, since=since)]
         # each wait counts from the moment the checker ended the attempt

@@ -81,10 +81,7 @@ class Observer:
         with self.lock:
             socks, self._open = self._open, []
         for s in socks:
-            try:
-                s.close()
-            except OSError:
-                pass
+            _hang_up(s)
 
     def _accept(self) -> None:
         while not self._stop.is_set():
@@ -94,6 +91,9 @@ class Observer:
                 continue
             except OSError:
                 return
+            # an attempt starts here, before the TLS handshake, whose length under load
+            # would otherwise count as the device's wait (the lab port serves one device)
+            self.record("accept", None, peer=addr[0])
             threading.Thread(target=self._serve, args=(conn, addr), daemon=True).start()
 
     def _serve(self, conn: socket.socket, addr) -> None:
@@ -178,10 +178,7 @@ class Observer:
             pass
         finally:
             for s in (src, dst):
-                try:
-                    s.close()
-                except OSError:
-                    pass
+                _hang_up(s)
             if way == "up":
                 self.record("closed", cn)
 
@@ -210,3 +207,17 @@ class Observer:
                 self.record("kicked", cn)
                 return False
         return True
+
+
+def _hang_up(s: socket.socket) -> None:
+    """Ends a relayed connection at once. close() alone does not: the other relay thread,
+    blocked in recv() on the same socket, keeps it open (no FIN) until the device next sends,
+    and the device would see its kick seconds late. shutdown() wakes that thread."""
+    try:
+        s.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    try:
+        s.close()
+    except OSError:
+        pass

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..conformance import mqttwire as w
-from .vendor_faults import FIRMWARE, STABLE_S, verify_ignoring_time, web_page
+from .vendor_faults import BACKOFF_BASE_S, FIRMWARE, STABLE_S, verify_ignoring_time, web_page
 
 FAULTS = {  # name -> the requirement it violates
     "retained-data": "SN-TOP-2", "will-not-retained": "SN-TOP-3",
@@ -269,7 +269,7 @@ class Device:
                 if self.up_at is not None and time.monotonic() - self.up_at >= STABLE_S:
                     self.attempt = 0
                 self.up_at = None
-            ceiling = min(8.0, 0.5 * 2 ** self.attempt)
+            ceiling = min(8.0, BACKOFF_BASE_S * 2 ** self.attempt)
             self.attempt += 1
             time.sleep(random.uniform(ceiling / 2, ceiling))
 
