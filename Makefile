@@ -9,7 +9,7 @@ DURATION ?= 60
 NODES    ?= 5
 MOSQUITTO := $(shell command -v mosquitto 2>/dev/null || ls /usr/sbin/mosquitto 2>/dev/null)
 
-.PHONY: all venv mosquitto build test test-board-vm board-vm demo bench soak lint broker clean
+.PHONY: all venv mosquitto build peers test test-board-vm board-vm demo bench soak lint broker clean
 
 all: build
 
@@ -70,8 +70,13 @@ test-board-vm: $(STAMP) mosquitto board-vm
 demo: $(STAMP) mosquitto build
 	$(BIN)/stadsnod demo --nodes $(NODES) --duration $(DURATION)
 
-bench: $(STAMP) mosquitto build
+bench: $(STAMP) mosquitto build peers
 	$(BIN)/stadsnod bench
+
+# The bench's MQTT peer: micropython-lib's umqtt.simple, pinned by version and hash, fetched
+# from PyPI into build/peer/ (its sdist has no setup files, so pip cannot install it).
+peers: $(STAMP)
+	$(BIN)/python -m stadsnod.testbed.mqtt_peer fetch
 
 # A simulated day (one reading a simulated minute) with 6 hours of broker outages; ~2 minutes.
 soak: $(STAMP) mosquitto build

@@ -251,3 +251,15 @@ def test_short_soak_loses_nothing_and_holds_its_heap():
     r = run_soak(hours=2, outage_hours=0.5)
     assert r.readings >= 110 and r.lost == 0 and r.watchdog_resets == 0, r
     assert r.heap_growth <= 2048, r  # steady heap: no per-reading growth (noise is ~100 B)
+
+
+def test_a_backlog_drains_with_packs_in_flight_through_a_broker_restart(tmp_path):
+    """1,500 queued readings (25 hours at one a minute, on the firmware's own spool) leave with
+    eight packs in flight (the default window); the broker restarts partway, so packs are in
+    flight when the connection goes: they go again after the reconnect, and every duplicate
+    is the same reading."""
+    from stadsnod.testbed.drain_bench import run_drain
+
+    r = run_drain(1500, tmp_path, restart_at=300)
+    assert 0 < r.restarted_at < 1500, r  # the restart came while the backlog was draining
+    assert r.lost == 0 and r.differing == 0, r

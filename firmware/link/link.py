@@ -1,11 +1,11 @@
 # The node's session with the broker: where its messages go, the MQTT client over TLS with the
-# node's identity, its last will, reconnects through the client's stay_connected, and a Wi-Fi
+# node's identity, its last will, reconnects with backoff (_stay_connected), and a Wi-Fi
 # watch that drops a session the radio has lost before the keepalive would notice.
 import asyncio
 import gc
 import sys
 
-from mqtt import MQTTClient
+from mqtt import MQTTClient, MQTTException, why
 from net import NetError
 
 
@@ -64,8 +64,27 @@ class Link:
         from backoff import Backoff
 
         stable_ms = self.cfg["broker"]["backoff_stable_s"] * 1000
-        await self.mqtt.stay_connected(self._net_up, self._connected, self.log,
-                                       Backoff(stable_ms=stable_ms))
+        await self._stay_connected(Backoff(stable_ms=stable_ms))
+
+    async def _stay_connected(self, backoff):
+        """Forever: bring the radio up, connect, run the node's part, wait for the loss,
+        back off."""
+        c = self.mqtt
+        while True:
+            try:
+                await self._net_up()
+                await c.connect()
+                backoff.connected()
+                await self._connected()
+                await c.wait_closed()
+                self.log.warning("mqtt", "connection lost: %s" % c.reason)
+            except (OSError, MQTTException, asyncio.TimeoutError, MemoryError, EOFError) as e:
+                c.reason = why(e)
+                self.log.warning("mqtt", c.reason)
+                await c.abort(c.reason)
+            delay = backoff.next_ms()
+            self.log.info("mqtt", "retrying in %d ms" % delay)
+            await asyncio.sleep_ms(delay)
 
     async def watch_net(self):
         # A TCP session does not notice a dead radio for a keepalive or more; the station

@@ -1,13 +1,13 @@
 # A small asyncio MQTT 3.1.1 client for the node, with umqtt.simple's method names.
 # Why not umqtt.simple: it blocks forever on a lost PUBACK, never sends keepalive pings (so the
 # last will may never fire) and cannot reconnect. This one keeps a reader task and a keepalive
-# task beside the caller, retransmits QoS 1 publishes with DUP, and gives up with an error
-# instead of hanging. Packets are built in mqttpkt.py.
+# task beside the caller, retransmits QoS 1 publishes with DUP, can keep several QoS 1
+# publishes in flight (publish_start/acked), and gives up with an error instead of hanging.
+# Packets are built in mqttpkt.py; reconnecting is link/link.py's.
 import asyncio
 import time
 
 import mqttpkt as pk
-from backoff import Backoff
 
 
 class MQTTException(Exception):
@@ -56,7 +56,7 @@ class MQTTClient:
             raise MQTTException("broker did not answer within %d ms" % timeout_ms)
         except (OSError, ValueError) as e:  # mbedTLS reports handshake failures as OSError/ValueError
             await self._drop()
-            raise MQTTException("cannot connect to %s:%d: %s" % (self.server, self.port, _why(e)))
+            raise MQTTException("cannot connect to %s:%d: %s" % (self.server, self.port, why(e)))
         if ptype != pk.CONNACK:
             await self._drop()
             raise MQTTException("expected CONNACK, got packet type %d" % ptype)
@@ -111,6 +111,32 @@ class MQTTClient:
         await self._close("no PUBACK")
         raise MQTTException("no PUBACK for packet %d after %d tries" % (pid, attempt + 1))
 
+    async def publish_start(self, topic, msg, retain=False):
+        """Sends a QoS 1 publish and returns its packet id without waiting for the PUBACK, so
+        several can be in flight; acked(pid) waits for it. Nothing is retransmitted within
+        the connection: the caller sends again after a reconnect."""
+        if not self.connected:
+            raise MQTTException("not connected")
+        if isinstance(msg, str):
+            msg = msg.encode()
+        pid = self._next_pid()
+        self._acks[pid] = asyncio.Event()  # before the send: the PUBACK may beat the await
+        await self._send(pk.publish_head(topic, len(msg), 1, retain, False, pid), msg)
+        return pid  # on an error the caller forgets it with the rest of its window
+
+    async def acked(self, pid):
+        """True once the PUBACK of publish_start's `pid` is in; False when none came within
+        ack_timeout_ms or the connection went."""
+        ev = self._acks.get(pid)
+        if ev is None:
+            return True  # the reader has already taken it off
+        return await self._await_ack(pid, ev)
+
+    def forget(self, pids):
+        """Stops waiting for these packet ids (their packs will be sent again)."""
+        for pid in pids:
+            self._acks.pop(pid, None)
+
     async def subscribe(self, topic, qos=0):
         if not self.connected:
             raise MQTTException("not connected")
@@ -132,49 +158,22 @@ class MQTTClient:
                 self.cb(topic, msg, retained)
         return n
 
-    async def wait_msg(self):
-        while not self._inbox:
-            if not self.connected:
-                raise MQTTException("not connected")
-            await asyncio.sleep_ms(50)
-        return self.check_msg()
-
-    async def abort(self, why):
-        """Drop the connection without DISCONNECT (the link under it is gone)."""
-        if self.connected:
-            await self._close(why)
+    async def abort(self, reason):
+        """Drops the connection without DISCONNECT: the link under it is gone, or a connect
+        failed halfway (its socket goes too)."""
+        await self._close(reason)
 
     async def wait_closed(self):
         await self._closed.wait()
-
-    # -- connection supervision
-    async def stay_connected(self, link_up, on_connect, log, backoff=None):
-        """Forever: bring the link up, connect, run on_connect, wait for loss, back off."""
-        backoff = backoff or Backoff()
-        while True:
-            try:
-                await link_up()
-                await self.connect()
-                backoff.connected()
-                await on_connect()
-                await self.wait_closed()
-                log.warning("mqtt", "connection lost: %s" % self.reason)
-            except (OSError, MQTTException, asyncio.TimeoutError, MemoryError, EOFError) as e:
-                self.reason = _why(e)
-                log.warning("mqtt", self.reason)
-                await self._close(self.reason)
-            delay = backoff.next_ms()
-            log.info("mqtt", "retrying in %d ms" % delay)
-            await asyncio.sleep_ms(delay)
 
     # -- internals
     def _next_pid(self):
         self._pid = self._pid % 0xFFFF + 1
         return self._pid
 
-    async def _await_ack(self, pid):
-        ev = asyncio.Event()
-        self._acks[pid] = ev
+    async def _await_ack(self, pid, ev=None):
+        if ev is None:
+            ev = self._acks[pid] = asyncio.Event()
         try:
             await asyncio.wait_for_ms(ev.wait(), self.ack_timeout_ms)
         except asyncio.TimeoutError:
@@ -186,35 +185,23 @@ class MQTTClient:
         w = self._writer
         if w is None:
             raise MQTTException("not connected")
-        async with self._lock:
-            w.write(data)
-            if payload is not None:
-                w.write(payload)
-            await w.drain()
+        try:
+            async with self._lock:
+                w.write(data)
+                if payload is not None:
+                    w.write(payload)
+                await w.drain()
+        except OSError as e:  # a socket that cannot write is gone, whatever the reader saw
+            asyncio.create_task(self._close(why(e)))
+            raise
         self._last_tx = time.ticks_ms()
 
     async def _read_packet(self):
-        r = self._reader
-        first = (await r.readexactly(1))[0]
-        n = 0
-        shift = 0
-        for _ in range(4):
-            b = (await r.readexactly(1))[0]
-            n |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                break
-        else:
-            raise pk.MQTTProtocolError("remaining length longer than 4 bytes")
-        if n > self.max_in:  # refused before allocating: its head is kept, the rest skipped
-            body = await r.readexactly(300)
-            for left in range(n - 300, 0, -256):
-                await r.readexactly(min(256, left))
+        ptype, flags, body = await pk.read_packet(self._reader, self.max_in)
+        if flags & 0x10:
             self.oversize += 1
-            return first >> 4, first & 0x0F | 0x10, body  # 0x10: oversize, not to be delivered
-        body = await r.readexactly(n) if n else b""
         self._last_rx = time.ticks_ms()
-        return first >> 4, first & 0x0F, body
+        return ptype, flags, body
 
     async def _read_loop(self):
         try:
@@ -243,8 +230,8 @@ class MQTTClient:
         except asyncio.CancelledError:
             return
         except (OSError, EOFError, ValueError, MQTTException, MemoryError) as e:
-            why = _why(e) or "broker closed the connection"  # MemoryError: no room to read
-            asyncio.create_task(self._close(why))
+            reason = why(e) or "broker closed the connection"  # MemoryError: no room to read
+            asyncio.create_task(self._close(reason))
 
     async def _keepalive_loop(self):
         # Ping after half a keepalive of silence from us; give up after 1.5 keepalives without
@@ -262,7 +249,7 @@ class MQTTClient:
         except asyncio.CancelledError:
             return
         except (OSError, MQTTException) as e:
-            asyncio.create_task(self._close(_why(e)))
+            asyncio.create_task(self._close(why(e)))
 
     async def _drop(self):
         w = self._writer
@@ -274,7 +261,7 @@ class MQTTClient:
             except (OSError, ValueError):
                 pass
 
-    async def _close(self, why):
+    async def _close(self, reason):
         was = self.connected
         self.connected = False
         current = asyncio.current_task()
@@ -286,11 +273,12 @@ class MQTTClient:
             ev.set()  # wake waiters; they see connected == False
         await self._drop()
         if was:
-            self.reason = why
+            self.reason = reason
         self._closed.set()
 
 
-def _why(e):
+def why(e):
+    """A short reason for a failed connection, for logs and health."""
     if isinstance(e, asyncio.TimeoutError):
         return "timeout"
     if isinstance(e, EOFError):

@@ -72,7 +72,11 @@ _SECTIONS = (
     ("queue", False, (
         ("dir", "str", 1, 32, "q"),
         ("capacity", "int", 16, 1000000, 4320),
-        ("batch", "int", 1, 50, 10),
+        # a pack holds up to `batch` readings and about `batch_bytes` of SenML (the heap a
+        # publish needs); up to `window` packs are in flight, unacknowledged, at once
+        ("batch", "int", 1, 50, 16),
+        ("batch_bytes", "int", 256, 16384, 2048),
+        ("window", "int", 1, 16, 8),
         ("segment_records", "int", 4, 4096, 64),
         # readings taken before the clock is set wait this long for it, then go without time
         ("hold_unsynced_s", "num", 0, 86400, 600),

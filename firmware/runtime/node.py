@@ -13,6 +13,7 @@ import senml
 import store
 from clock import Clock, keep_synced
 from commands import Commands, inbound
+from drain import drain
 from interval import Interval
 from link import Link
 from mqtt import MQTTException
@@ -39,17 +40,17 @@ class Node:
         self.clock = Clock()
         self.outbox = Outbox(Spool(q["dir"], q["capacity"], q["segment_records"]), self.clock,
                              store.next_boot(), self.interval.names, q["batch"],
-                             q["hold_unsynced_s"])
+                             q["hold_unsynced_s"], q["batch_bytes"])
         self.heap_peak = self.heap_steady = 0
         self.heap_free_min = gc.mem_free()
         self.commands = Commands(self.id, self.clock, log)
         self.watchdog = Watchdog(None, log)
         self.net = Net(cfg["wifi"]["ssid"], cfg["wifi"]["psk"], log)
-        self._wake = asyncio.Event()  # the publisher's: new data, a (re)connect, a message
+        self.wake = asyncio.Event()  # the publisher's: new data, a (re)connect, a message
         self.updates = None  # an updates.Updater while an install or a trial needs one
         self.release_fresh = False  # a fresh timestamp from the update service seen this boot
         self.link = Link(cfg, self.net, log, lambda t, m, r: inbound(self, t, m, r),
-                         self._connected, self._wake)
+                         self._connected, self.wake)
         self.store_errors = 0
         self.published = 0
         self.cycles = 0
@@ -125,53 +126,36 @@ class Node:
             self.log.error("spool", "reading not stored: %s" % e)
             return
         health.heap_busy(self)  # the reading, its encoding and the spool's buffers are alive here
-        self._wake.set()
+        self.wake.set()
 
     async def _connected(self):
         health.heap_busy(self)  # TLS session and client tasks are alive now
         await self._publish_health()
-        self._wake.set()
+        self.wake.set()
 
     async def _publisher(self):
         while True:
             try:  # wake on new data or a (re)connect, and at least every second for commands
-                await asyncio.wait_for_ms(self._wake.wait(), 1000)
+                await asyncio.wait_for_ms(self.wake.wait(), 1000)
             except asyncio.TimeoutError:
                 pass
-            self._wake.clear()
+            self.wake.clear()
             self.watchdog.beat("publisher")
-            while self.link.connected:
+            if self.link.connected:
                 try:
-                    if not await self._publish_next():
-                        break
+                    await drain(self)
                 except (MQTTException, OSError) as e:
                     self.log.warning("publish", "kept for retry: %s" % e)
-                    break
                 except MemoryError:
                     # a fragmented heap has no room for a pack this big: smaller packs, later
                     gc.collect()
                     self.log.warning("publish", "out of memory; batches of %d for now"
                                      % self.outbox.short_of_memory())
-                    break
             if self.link.mqtt:
                 self.link.mqtt.check_msg()  # commands (and update pieces) are handed on
             cmds = self.commands
             if cmds.todo or (cmds.results and self.link.connected):
                 await cmds.work(self)
-
-    async def _publish_next(self):
-        """One pack from the outbox; False when there is nothing to send."""
-        entries = self.outbox.take()
-        if entries is None:
-            return False
-        if entries:
-            if len(entries) > 1:
-                gc.collect()  # the biggest allocation the node makes: give it a clean heap
-            pack = senml.encode_readings(self.bn, entries)
-            await self.link.mqtt.publish(self.link.data_topic, pack, qos=1)
-            self.published += len(entries)
-        self.outbox.sent()
-        return True
 
     async def _health(self):
         period = int(self.cfg["health_s"] * 1000)

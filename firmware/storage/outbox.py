@@ -8,28 +8,36 @@
 # - restamp: an uptime stamp of this boot becomes node time once the clock is known; one of an
 #   earlier boot that never saw a clock stays without time; a pack holds readings all with a
 #   time or all without;
-# - batch: a MemoryError halves the batch, each delivered pack grows it back by one;
+# - batch: a pack holds up to `batch` readings and about `batch_bytes` of SenML; a MemoryError
+#   halves the count, each delivered pack grows it back by one;
+# - window: several packs may be in flight (taken, not yet acknowledged); each take() starts
+#   after the last one taken, sent() acknowledges the oldest, and rewind() (the connection
+#   went) sends whatever was in flight again, from flash;
 # - ack: a reading leaves the queue only after sent(), i.e. the broker's PUBACK.
 import reading
 import senml
 
 EARLY_MAX = 16
+# a record's SenML beyond its name and unit, typically ,{"n":"","u":"","t":12.345,"v":1234.56}
+_RECORD_TEXT = 36
 
 
 class Outbox:
-    def __init__(self, spool, clock, boot, names, batch, hold_unsynced_s):
+    def __init__(self, spool, clock, boot, names, batch, hold_unsynced_s, batch_bytes=4096):
         self.spool = spool
         self.clock = clock
         self.boot = boot
         self.names = names  # [[name, unit], ...] of this boot's readings
         self.batch = batch
         self.batch_now = batch  # smaller while the heap is short
+        self.batch_bytes = batch_bytes
         self.hold_s = int(hold_unsynced_s)
         self.fresh = None  # (seq, payload) of the newest reading, until it is sent
-        self.early = []  # seqs sent ahead of the backlog
-        self._early_seq = None  # the fresh reading of the pack taken
-        self._ack = None  # (position, count, top seq) of the backlog pack taken
-        self._grow = False
+        self.early = []  # seqs sent ahead of the backlog and acknowledged
+        # packs taken and not yet acknowledged, oldest first: a seq sent early, or the
+        # backlog's (position, count, top seq, grow)
+        self.flight = []
+        self._after = None  # the spool position after the last backlog pack taken
 
     def __len__(self):
         return len(self.spool)
@@ -60,12 +68,18 @@ class Outbox:
         return kind == reading.MONO and boot == self.boot and \
             self.clock.uptime()[0] < self.hold_s
 
+    def _early_in_flight(self, seq):
+        for t in self.flight:
+            if t == seq:
+                return True
+        return False
+
     def take(self):
-        """The next pack: a list of (seq, Unix time or None, records) to publish, possibly
-        empty (readings already sent ahead or unreadable: acknowledged unsent); None when there
-        is nothing to send now. Call sent() once the broker has the pack."""
-        self._early_seq = self._ack = None
-        batch = self.spool.peek(self.batch_now)
+        """The next pack after those in flight: a list of (seq, Unix time or None, records)
+        to publish, possibly empty (readings already sent ahead or unreadable: acknowledged
+        unsent); None when there is nothing to send now. Each pack taken is acknowledged by
+        one sent(), in the order taken."""
+        batch = self.spool.peek(self.batch_now, self._after)
         if not batch:
             return None
         if not self.clock.synced and self._holding(batch[0][2]):
@@ -73,13 +87,14 @@ class Outbox:
         fresh = self.fresh
         if fresh and fresh[0] != batch[0][0] and len(self.early) < EARLY_MAX:
             self.fresh = None  # if this pack is lost, the reading goes with the backlog
-            self._early_seq = fresh[0]
+            self.flight.append(fresh[0])
             return [self.restamp(fresh[0], self.names, fresh[1])]
         entries = []
         timed = None
         last = 0
+        size = 0
         for seq, names, payload, _pos in batch:
-            if seq in self.early:
+            if seq in self.early or self._early_in_flight(seq):
                 last += 1  # already sent ahead; acknowledged with this batch
                 continue
             try:
@@ -92,28 +107,49 @@ class Outbox:
                 timed = e[1] is not None
             elif timed != (e[1] is not None):
                 break  # a pack holds readings all with a time or all without
+            size += _text_size(e[2])
+            if entries and size > self.batch_bytes:
+                break
             entries.append(e)
             last += 1
-        self._ack = (batch[last - 1][3], last, batch[last - 1][0])
-        self._grow = bool(entries)
+        self._after = batch[last - 1][3]
+        top = batch[last - 1][0]
+        self.flight.append((self._after, last, top, bool(entries)))
+        if fresh and fresh[0] <= top:
+            self.fresh = None  # it goes in this pack (and with the backlog if the pack is lost)
         return entries
 
     def sent(self):
-        """The pack from take() is delivered (PUBACK): its readings leave the queue."""
-        if self._early_seq is not None:
-            self.early.append(self._early_seq)
-            self._early_seq = None
+        """The oldest pack in flight is delivered (PUBACK): its readings leave the queue."""
+        t = self.flight.pop(0)
+        if not isinstance(t, tuple):
+            self.early.append(t)
             return
-        position, count, top = self._ack
-        self._ack = None
-        if self._grow and self.batch_now < self.batch:
+        position, count, top, grow = t
+        if grow and self.batch_now < self.batch:
             self.batch_now += 1
         self.spool.ack(position, count)
         self.early = [s for s in self.early if s > top]
         if self.fresh and self.fresh[0] <= top:
             self.fresh = None
+        if not self.flight:
+            self._after = None
+
+    def rewind(self):
+        """The packs in flight were not acknowledged (the connection went): they go again,
+        from flash, with the next take()."""
+        self.flight = []
+        self._after = None
 
     def short_of_memory(self):
         """A pack did not fit the heap: smaller ones for now. Returns the new batch size."""
         self.batch_now = max(1, self.batch_now // 2)
         return self.batch_now
+
+
+def _text_size(records):
+    """About how many bytes of SenML a reading's records make (its seq record included)."""
+    n = _RECORD_TEXT
+    for name, unit, _v in records:
+        n += _RECORD_TEXT + len(name) + len(unit or "")
+    return n

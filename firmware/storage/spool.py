@@ -178,16 +178,19 @@ class Spool:
     def __len__(self):
         return self.count
 
-    def peek(self, n):
-        """Up to n unacknowledged readings from the oldest: [(seq, names, payload, position)],
-        where position is just after that reading (acknowledge up to it with ack())."""
+    def peek(self, n, at=None):
+        """Up to n unacknowledged readings from the oldest, or from `at` (a position a
+        previous peek returned: the readings after those already in flight):
+        [(seq, names, payload, position)], where position is just after that reading
+        (acknowledge up to it with ack())."""
         if not self.count:
             return []  # the publisher asks every idle second: no file to open for nothing
+        seg0, off = self.head if at is None or at < self.head else at
         out = []
-        off = self.head[1]
-        for i in range(len(self.segs)):
-            seg = self.segs[i]
-            start = off if i == 0 else 0
+        for seg in self.segs:
+            if seg < seg0:
+                continue
+            start = off if seg == seg0 else 0
             names = None
             with open(self._path(_seg_name(seg)), "rb") as f:
                 r = self._read_record(f)  # every segment starts with its names record
@@ -206,6 +209,8 @@ class Spool:
 
     def ack(self, position, n):
         """The broker has the `n` readings before `position`."""
+        if position <= self.head:
+            return  # the queue was full and dropped these readings while they were in flight
         seg, off = position
         self.head = (seg, off)
         self.count = max(0, self.count - n)

@@ -166,3 +166,23 @@ async def test_an_oversize_inbound_packet_is_acknowledged_and_dropped_unread():
     assert broker.acked == [7, 8], broker.acked
     await c.disconnect()
     server.close()
+
+
+async def test_publishes_in_flight_are_acked_by_packet_id_and_a_lost_ack_is_reported():
+    broker = ScriptedBroker(lose_acks=1)
+    server, c = await _client(broker, 18838, ack_timeout_ms=200)
+    pids = []  # (MicroPython has no await in a comprehension)
+    for i in range(4):
+        pids.append(await c.publish_start("stadsnod/node-1/data", b"[%d]" % i))
+    assert len(set(pids)) == 4, pids
+    got = []
+    for pid in pids:
+        got.append(await c.acked(pid))
+    assert got == [False, True, True, True], got  # the broker dropped the first PUBACK only
+    # all four went out before any was acknowledged, each once, QoS 1, no DUP
+    assert [(f & 0x0F, pid, m) for f, pid, m in broker.publishes] == \
+        [(0x02, pids[i], b"[%d]" % i) for i in range(4)], broker.publishes
+    c.forget(pids)
+    assert not c._acks  # nothing left waiting
+    await c.disconnect()
+    server.close()

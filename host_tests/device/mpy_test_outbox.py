@@ -1,10 +1,12 @@
 # The outbox policy (firmware/storage/outbox.py) over a real spool on the host's file system:
 # fresh first, the early list, holding readings until the clock is set, re-stamping, batch
-# halving on MemoryError, and that nothing leaves the queue before sent(). Runs under
+# halving on MemoryError, packs by bytes, several packs in flight, and that nothing leaves the
+# queue before sent(). Runs under
 # MicroPython and again under CPython (host_tests/test_shared_cpython.py).
 import os
 
 import reading
+import senml
 from outbox import EARLY_MAX, Outbox
 from spool import Spool
 
@@ -143,7 +145,8 @@ def test_nothing_leaves_before_sent_and_a_restart_keeps_the_rest():
         ob.put(_unix(i))
     ob.fresh = None
     first = _seqs(ob.take())
-    assert first == [1, 2, 3] and _seqs(ob.take()) == first  # a failed publish: same pack
+    ob.rewind()  # a failed publish: the connection went, nothing acknowledged
+    assert first == [1, 2, 3] and _seqs(ob.take()) == first  # the same pack again
     ob.sent()
     assert len(ob) == 4
     again = Outbox(Spool(folder, 1000, 16), ob.clock, BOOT + 1, NAMES, 3, 120)
@@ -178,4 +181,71 @@ def test_an_unreadable_record_is_acknowledged_and_counted_never_published():
     assert _seqs(ob.take()) == [1, 3] and ob.spool.corrupt == 1
     ob.sent()
     assert len(ob) == 0
+    _rmtree(folder)
+
+
+def test_packs_in_flight_follow_each_other_and_leave_in_order():
+    ob, folder = _outbox(batch=3)
+    ob.clock.set(T0 - 341)
+    for i in range(8):
+        ob.put(_unix(i))
+    ob.fresh = None
+    packs = [_seqs(ob.take()) for _ in range(3)]
+    assert packs == [[1, 2, 3], [4, 5, 6], [7, 8]], packs  # each after the last one taken
+    assert ob.take() is None and len(ob) == 8  # all in flight, none acknowledged yet
+    ob.sent()
+    assert len(ob) == 5
+    ob.put(_unix(8))  # arrives while two packs are in flight: it follows them
+    ob.fresh = None
+    assert _seqs(ob.take()) == [9]
+    for _ in range(3):
+        ob.sent()
+    assert len(ob) == 0 and ob.take() is None
+    _rmtree(folder)
+
+
+def test_a_lost_connection_sends_what_was_in_flight_again_and_nothing_else():
+    ob, folder = _outbox(batch=2)
+    ob.clock.set(T0 - 341)
+    for i in range(6):
+        ob.put(_unix(i))
+    ob.fresh = None
+    ob.take()
+    ob.take()
+    ob.sent()  # [1, 2] acknowledged; [3, 4] in flight when the connection goes
+    ob.rewind()
+    assert _seqs(ob.take()) == [3, 4] and _seqs(ob.take()) == [5, 6]
+    _rmtree(folder)
+
+
+def test_an_early_reading_in_flight_is_not_packed_again_by_the_backlog():
+    ob, folder = _outbox(batch=8)
+    ob.clock.set(T0 - 341)
+    for i in range(4):
+        ob.put(_unix(i))
+    assert _seqs(ob.take()) == [4]  # the newest, ahead of the backlog
+    assert _seqs(ob.take()) == [1, 2, 3]  # 4 is in flight already: acknowledged with these
+    ob.sent()
+    ob.sent()
+    assert len(ob) == 0 and ob.take() is None
+    _rmtree(folder)
+
+
+def test_packs_are_sized_by_their_text_not_only_their_count():
+    names = [["r%02d" % i, "Cel"] for i in range(20)]  # a kit with twenty records a reading
+    _n[0] += 1
+    folder = "/tmp/stadsnod-outbox-wide-%d" % _n[0]
+    _rmtree(folder)
+    clock = _Clock()
+    clock.set(T0 - 341)
+    ob = Outbox(Spool(folder, 1000, 16), clock, BOOT, names, 50, 120, 2048)
+    values = [(i, 100 * i) for i in range(20)]
+    for i in range(10):
+        ob.put(reading.encode(reading.UNIX, T0 + i, 0, BOOT, values))
+    ob.fresh = None
+    pack = ob.take()
+    text = senml.encode_readings("urn:dev:test:", pack)
+    one = len(senml.encode_readings("urn:dev:test:", pack[:1]))
+    # as many as fit the budget: the pack within it, one more reading would not be
+    assert len(text) <= 2048 < len(text) + one + one, (len(pack), len(text), one)
     _rmtree(folder)

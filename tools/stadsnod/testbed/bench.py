@@ -118,6 +118,29 @@ def power_cut_figures() -> tuple[int, int]:
     return int(points), int(lost)
 
 
+def drain_figures() -> None:
+    """A 72-hour backlog (4,320 readings) drained against mosquitto with eight packs in flight
+    (the default window) and, in the same run, with one; then the MQTT client beside
+    umqtt.simple."""
+    from .drain_bench import run_drain
+    from .mqtt_peer import run_peer_bench
+
+    for window, suffix in ((8, ""), (1, "_window1")):
+        _progress(f"a 72-hour backlog drained, {window} pack(s) in flight")
+        d = run_drain(4320, RUN / "drain", window=window)
+        print(f"backlog_drain_readings_per_s{suffix}: {d.per_s:.0f} readings/s")
+        print(f"backlog_drain_heap_peak_bytes{suffix}: {d.heap_peak} bytes")
+        print(f"backlog_drain_readings_lost{suffix}: {d.lost} count", flush=True)
+    _progress("QoS 1 publishes: the node's client and umqtt.simple, same packs, same broker")
+    peer = run_peer_bench(RUN / "mqtt-peer")
+    print(f"peer_umqtt_publish_per_s: {peer['umqtt.simple'][0]:.0f} publishes/s")
+    print(f"peer_umqtt_publish_per_s_nodelay: {peer['umqtt.simple-nodelay'][0]:.0f} publishes/s")
+    print(f"peer_umqtt_heap_bytes: {peer['umqtt.simple'][1]} bytes")
+    print(f"mqtt_publish_per_s: {peer['stadsnod-window-1'][0]:.0f} publishes/s")
+    print(f"mqtt_publish_per_s_window8: {peer['stadsnod-window-8'][0]:.0f} publishes/s")
+    print(f"mqtt_client_heap_bytes: {peer['stadsnod-window-1'][1]} bytes", flush=True)
+
+
 def run_bench(cycles: int = 120) -> None:
     _progress("building")
     sizes = build(quiet=True)
@@ -159,6 +182,7 @@ def run_bench(cycles: int = 120) -> None:
     _progress("soak: a simulated day with 6 hours of broker outages")
     print_soak(run_soak())
     print(f"queue_capacity_hours_1min: {queue_default_capacity() / 60:.0f} hours")
+    drain_figures()
     from .pki_bench import bench_pki
 
     _progress("PKI: issuing identities, revoking one against mosquitto")

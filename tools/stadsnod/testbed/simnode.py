@@ -80,8 +80,9 @@ class SimNode:
         path = micropypath(self.dir / "lib")
         mount = ""
         if self.romfs is not None:
-            # the image is read into the heap here (a board maps its flash partition instead);
-            # the bench takes its size off (budget.romfs_heap_bytes)
+            # the image is read into the heap here (a board maps its flash partition instead):
+            # the heap grows by its size below, and the bench takes its size off
+            # (budget.romfs_heap_bytes)
             path = micropypath(self.dir / "lib", firmware="/rom")
             mount = (f"import vfs\n_f = open('{self.romfs}', 'rb')\n_romfs = _f.read()\n"
                      "_f.close()\ndel _f\nvfs.mount(vfs.VfsRom(_romfs), '/rom')\n")
@@ -94,6 +95,8 @@ class SimNode:
         code = mount + f"exec(open('{boot}/boot.py').read())\nexec(open('{boot}/main.py').read())"
         self.log = open(self.log_path, "ab")
         heap = self.world.get("heap") or self.heap  # a board's world names its RAM
+        if self.romfs is not None:  # the image's copy is not the node's heap: a board maps it
+            heap = f"{int(heap[:-1]) + self.romfs.stat().st_size // 1024 + 1}K"
         self.proc = subprocess.Popen([micropython(), "-X", f"heapsize={heap}", "-c", code],
                                      cwd=self.dir, env=env, stdout=self.log,
                                      stderr=subprocess.STDOUT, start_new_session=True)

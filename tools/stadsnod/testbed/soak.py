@@ -106,5 +106,5 @@ def print_soak(r: SoakResult) -> None:
     print(f"soak_duplicates: {r.duplicates} count")
     print(f"soak_heap_growth_bytes: {r.heap_growth} bytes")
     print(f"soak_watchdog_resets: {r.watchdog_resets} count")
-    print(f"backlog_drain_readings_per_s: {r.drain_per_s:.0f} readings/s")
+    print(f"soak_backlog_drain_readings_per_s: {r.drain_per_s:.0f} readings/s")
     print(f"queue_write_bytes_per_reading: {r.flash_bytes_per_reading:.0f} bytes")
