@@ -9,7 +9,7 @@ DURATION ?= 60
 NODES    ?= 5
 MOSQUITTO := $(shell command -v mosquitto 2>/dev/null || ls /usr/sbin/mosquitto 2>/dev/null)
 
-.PHONY: all venv mosquitto build peers test test-board-vm board-vm demo bench soak lint broker clean
+.PHONY: all venv mosquitto build peers fuzz test test-board-vm board-vm demo bench soak lint broker clean
 
 all: build
 
@@ -62,7 +62,8 @@ board-vm:
 BOARD_VM_TESTS := host_tests/device host_tests/test_e2e_node.py host_tests/test_nothing_lost.py \
 	host_tests/test_noise_node.py host_tests/test_occupancy_node.py host_tests/test_boards.py \
 	host_tests/test_replay.py host_tests/test_noise_analyze.py \
-	host_tests/test_trust.py host_tests/test_commands.py host_tests/test_update_powercut.py
+	host_tests/test_trust.py host_tests/test_commands.py host_tests/test_update_powercut.py \
+	host_tests/test_fuzz.py
 test-board-vm: $(STAMP) mosquitto board-vm
 	STADSNOD_MICROPYTHON=$(BOARD_VM) $(BIN)/stadsnod build
 	STADSNOD_MICROPYTHON=$(BOARD_VM) $(BIN)/pytest -q -n 2 $(BOARD_VM_TESTS)
@@ -77,6 +78,15 @@ bench: $(STAMP) mosquitto build peers
 # from PyPI into build/peer/ (its sdist has no setup files, so pip cannot install it).
 peers: $(STAMP)
 	$(BIN)/python -m stadsnod.testbed.mqtt_peer fetch
+
+# 100,000 mutated inputs for each parser of outside bytes on the unix port, then on the board
+# VM when it is here (its figures end in _32); ~20 s each.
+fuzz: $(STAMP) mosquitto build
+	$(BIN)/stadsnod fuzz
+	@if [ -x "$(BOARD_VM)" ]; then \
+	  STADSNOD_MICROPYTHON=$(BOARD_VM) $(BIN)/stadsnod build && \
+	  STADSNOD_MICROPYTHON=$(BOARD_VM) $(BIN)/stadsnod fuzz --suffix _32; \
+	else echo "no board VM: the 32-bit fuzz run is skipped" >&2; fi
 
 # A simulated day (one reading a simulated minute) with 6 hours of broker outages; ~2 minutes.
 soak: $(STAMP) mosquitto build

@@ -58,6 +58,8 @@ def _decode_old(payload):
     if len(payload) < _OLD_HEAD_LEN:
         raise ValueError("reading of %d bytes is shorter than its header" % len(payload))
     kind, t, boot, n = struct.unpack_from(_OLD_HEAD, payload, 0)
+    if not -1e12 < t < 1e12:  # a damaged double: inf or nan on a float32 board (int() raises)
+        raise ValueError("reading time out of range")
     if kind == _OLD_UNIX:
         whole = int(t)
         return UNIX, whole - _OLD_EPOCH, int((t - whole) * 1000), boot, \

@@ -43,7 +43,7 @@ def timestamp(body, now, last_version):
         t = json.loads(bytes(body))
         v, man, exp = t["version"], t["manifest"], t["expires"]
         if t.get("type") != TIMESTAMP_TYPE or not isinstance(v, int) or len(man) != 64 \
-                or not isinstance(t["release"], int):
+                or not isinstance(t["release"], int) or not isinstance(exp, int):
             raise ValueError
     except (ValueError, KeyError, TypeError):
         raise UpdateError("signed, but not a timestamp")
@@ -92,7 +92,7 @@ def manifest(m, state, board, now):
 def entry(line):
     """[name, length, sha256, [piece hashes]] of one line of the file list (checked)."""
     parts = line.split()
-    if len(parts) not in (3, 4):
+    if len(parts) not in (3, 4) or not parts[1].isdigit():  # int() would raise ValueError
         raise UpdateError("file list line refused")
     name, size, digest = parts[0], int(parts[1]), parts[2]
     pieces = parts[3].split(",") if len(parts) == 4 else []

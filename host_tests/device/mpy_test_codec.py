@@ -4,6 +4,7 @@ import json
 
 import config
 import mqttpkt as pk
+import reading
 import senml
 from clock import EPOCH, ClockError, unix_text
 from sntp import parse_reply, request_packet
@@ -274,3 +275,14 @@ def test_sntp_reply_parsing():
             continue
         raise AssertionError("accepted a bad SNTP reply")
 
+
+
+def test_a_stored_reading_with_a_damaged_old_time_is_an_error_on_every_float():
+    # found by the fuzzer on the board VM: this double is inf as float32, and int(inf) raised
+    # OverflowError past the outbox; on a 64-bit double it decoded to a time 1e300 s away
+    for hexed in ("01feda8c1a881000008043010000000866", "017ff00000000000000003010000000866"):
+        try:
+            reading.decode(bytes.fromhex(hexed))
+        except ValueError:
+            continue
+        raise AssertionError("decoded a reading stamped %s" % hexed)

@@ -41,6 +41,7 @@ COMMANDS: dict[str, Command | Group] = {
     "demo": testbed.DEMO,
     "bench": testbed.BENCH,
     "soak": testbed.SOAK,
+    "fuzz": testbed.FUZZ,
     "virtual-board": testbed.VIRTUAL_BOARD,
     # recordings through the node's own code
     "replay": analysis.REPLAY,

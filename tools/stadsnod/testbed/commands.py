@@ -1,4 +1,4 @@
-"""The test bed's commands: `demo`, `bench`, `soak`, `virtual-board`, `broker run`."""
+"""The test bed's commands: `demo`, `bench`, `soak`, `fuzz`, `virtual-board`, `broker run`."""
 
 from __future__ import annotations
 
@@ -47,6 +47,27 @@ def _soak(args: argparse.Namespace) -> int:
     return 1 if r.lost or r.watchdog_resets else 0
 
 
+def _fuzz_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--count", type=int, default=100000, help="mutated inputs per parser")
+    p.add_argument("--only", help="comma-separated parser names (default: every parser)")
+    p.add_argument("--suffix", default="", help="appended to each figure's name (_32 on the "
+                   "board VM)")
+
+
+def _fuzz(args: argparse.Namespace) -> int:
+    import sys
+
+    from ..core.paths import RUN
+    from .fuzz import print_fuzz, run_fuzz
+
+    print(f"fuzz: {args.count} mutated inputs per parser on the MicroPython VM",
+          file=sys.stderr, flush=True)
+    r = run_fuzz(RUN / "fuzz", args.count, args.only.split(",") if args.only else None,
+                 progress=lambda line: print(line, file=sys.stderr))
+    print_fuzz(r, args.suffix)
+    return 1 if any(r.failures.values()) else 0
+
+
 def _virtual_board_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dir", default="run/virtual-board", help="its filesystem folder")
     p.add_argument("--baud", type=int, help="throttle the line like a UART")
@@ -83,6 +104,8 @@ DEMO = Command("a simulated deployment on the embedded broker", _demo, _demo_arg
 BENCH = Command("print the project's figures, one 'name: value unit' each", _bench, _bench_args)
 SOAK = Command("one node through a simulated day with broker outages; fails if a reading is "
                "lost", _soak, _soak_args)
+FUZZ = Command("mutated inputs for every parser of outside bytes, on the MicroPython VM; fails "
+               "on anything but a parser's own error", _fuzz, _fuzz_args)
 VIRTUAL_BOARD = Command("the unix port on a pseudo-terminal, a board towards mpremote (tests, "
                         "training)", _virtual_board, _virtual_board_args)
 BROKER_RUN = Command("run the embedded broker with a throwaway city PKI", _broker, _broker_args)
