@@ -1,6 +1,9 @@
 # Runs on the MicroPython unix port with the fakes: the spool's exhaustive power-cut run over a
 # longer scenario than the test's (appends across many segments, sends, a queue emptied and
-# refilled), a cut at every flash program operation. Prints "points lost".
+# refilled), then the outbox's scenarios (packs in flight and their acks, lost connections, a
+# full queue dropping its oldest, config updates: fakes/flash/outbox_cuts.py), a cut at every
+# flash program operation of each. Prints "points lost".
+import outbox_cuts
 import powercut
 
 OPS = (["a"] * 7 + [3] + ["a"] * 5 + [10] + ["a"] * 9 + [2, 2] + ["a"] * 4 + [20] + ["a"] * 3)
@@ -18,6 +21,17 @@ def main():
         why = powercut.check(r)
         if why and "never delivered" not in why:
             print("error", cut, why)
+    for name, ops, capacity in outbox_cuts.SCENARIOS:
+        for seg in outbox_cuts.SEGMENT_RECORDS:
+            clean = outbox_cuts.run(ops, None, capacity, seg)
+            assert outbox_cuts.check(clean) is None, (name, seg, outbox_cuts.check(clean))
+            for cut in range(clean["used"] + 1):
+                r = outbox_cuts.run(ops, cut, capacity, seg)
+                lost += outbox_cuts.lost(r)
+                why = outbox_cuts.check(r)
+                if why:
+                    print("error", name, seg, cut, why)
+            points += clean["used"] + 1
     print("%d %d" % (points, lost))
 
 
