@@ -263,3 +263,37 @@ def test_a_backlog_drains_with_packs_in_flight_through_a_broker_restart(tmp_path
     r = run_drain(1500, tmp_path, restart_at=300)
     assert 0 < r.restarted_at < 1500, r  # the restart came while the backlog was draining
     assert r.lost == 0 and r.differing == 0, r
+
+
+def test_a_node_moves_to_the_next_endpoint_when_its_broker_dies(make_node, demo_pki, tmp_path):
+    """Two brokers serving the same city (an endpoint list, as for a cluster): the node's
+    broker is killed; the node moves to the other endpoint and everything arrives there or
+    arrived before, no reading lost."""
+    a = Broker(tmp_path / "broker-a", demo_pki).start()
+    b = Broker(tmp_path / "broker-b", demo_pki).start()
+    pa, pb = Platform(a).start(), Platform(b).start()
+    try:
+        node = make_node("nl-0007", world=world("53540000b007"), port=a.port, interval_s=0.5,
+                         every_s=0.1, broker={"host": "127.0.0.1", "port": a.port,
+                                              "server_hostname": "broker.stadsnod.local",
+                                              "keepalive_s": 10,
+                                              "endpoints": [f"127.0.0.1:{b.port}"]}).start()
+        wait_until(lambda: len(readings(pa, "nl-0007")) >= 4, 25, "readings through broker A")
+        a.stop()
+        wait_until(lambda: len(readings(pb, "nl-0007")) >= 6, 40, "readings through broker B")
+
+        def union() -> dict:
+            seen = readings(pa, "nl-0007")
+            for seq, deliveries in readings(pb, "nl-0007").items():
+                seen.setdefault(seq, []).extend(deliveries)
+            return seen
+
+        seen = union()
+        assert_complete(seen)
+        assert min(readings(pb, "nl-0007")) <= max(readings(pa, "nl-0007")) + 1  # no gap
+        assert node.alive()
+    finally:
+        pa.stop()
+        pb.stop()
+        a.stop()
+        b.stop()

@@ -30,6 +30,14 @@ class Link:
         self.mqtt = None
         self.problem = None  # why TLS could not be set up, for health
         self.connects = 0
+        b = cfg["broker"]
+        # the broker's endpoints: host:port, then any more of its cluster ("host:port",
+        # checked by config.py), tried in turn
+        self.endpoints = [(b["host"], b["port"])]
+        for e in b.get("endpoints") or ():
+            host, port = e.split(":")
+            self.endpoints.append((host, int(port)))
+        self.at = 0  # the endpoint in use
 
     @property
     def connected(self):
@@ -82,6 +90,9 @@ class Link:
                 c.reason = why(e)
                 self.log.warning("mqtt", c.reason)
                 await c.abort(c.reason)
+            if len(self.endpoints) > 1:  # the next one of the cluster, with the same backoff
+                self.at = (self.at + 1) % len(self.endpoints)
+                c.server, c.port = self.endpoints[self.at]
             delay = backoff.next_ms()
             self.log.info("mqtt", "retrying in %d ms" % delay)
             await asyncio.sleep_ms(delay)
@@ -103,7 +114,7 @@ class Link:
 
     async def _connected(self):
         self.connects += 1
-        self.log.info("mqtt", "connected to %s" % self.cfg["broker"]["host"])
+        self.log.info("mqtt", "connected to %s:%d" % self.endpoints[self.at])
         await self.mqtt.publish(self.status_topic, "online", retain=True, qos=1)
         await self.mqtt.subscribe(self.cmd_topic, qos=1)
         await self.mqtt.subscribe(self.data_in_topic, qos=0)

@@ -57,6 +57,9 @@ _SECTIONS = (
         ("keepalive_s", "int", 5, 3600, 60),
         # a connection held this long restarts the reconnect backoff (profile SN-RES-2)
         ("backoff_stable_s", "int", 1, 3600, 30),
+        # more "host:port" of the same broker cluster (same name and CA), tried in turn after
+        # host:port when a connection fails or is lost
+        ("endpoints", "endpoints", 0, 4, None),
     )),
     ("tls", False, (
         ("ca", "str", 1, 64, "certs/ca.der"),
@@ -122,6 +125,16 @@ PRESENCE_FUSION = ("any", "both")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
+def endpoint(e):
+    """(host, port) of a "host:port" string, or None."""
+    if not isinstance(e, str) or e.count(":") != 1:
+        return None
+    host, port = e.split(":")
+    if not 1 <= len(host) <= 253 or not port.isdigit() or not 0 < int(port) < 65536:
+        return None
+    return host, int(port)
+
+
 def _check(kind, lo, hi, v):
     """None when v is acceptable, else what it should have been."""
     if kind == "int" or kind == "num":
@@ -129,6 +142,9 @@ def _check(kind, lo, hi, v):
         if ok and not isinstance(v, bool) and lo <= v <= hi:
             return None
         return "%s %s..%s" % ("an integer" if kind == "int" else "a number", lo, hi)
+    if kind == "endpoints":
+        ok = isinstance(v, list) and len(v) <= hi and all(endpoint(e) for e in v)
+        return None if ok else "a list of up to %d \"host:port\"" % hi
     if kind == "obj":
         return None if isinstance(v, dict) else "an object"
     if kind == "fusion":

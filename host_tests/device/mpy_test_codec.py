@@ -286,3 +286,20 @@ def test_a_stored_reading_with_a_damaged_old_time_is_an_error_on_every_float():
         except ValueError:
             continue
         raise AssertionError("decoded a reading stamped %s" % hexed)
+
+
+def test_config_broker_endpoints_are_host_port_pairs():
+    c = _copy(GOOD)
+    c["broker"]["endpoints"] = ["127.0.0.2:8883", "broker-b.stadsnod.local:8884"]
+    assert config.validate(c)["broker"]["endpoints"] == c["broker"]["endpoints"]
+    assert "endpoints" not in config.validate(_copy(GOOD))["broker"]  # none unless listed
+    for bad in (["127.0.0.2"], ["h:0"], ["h:65536"], ["h:88x"], ["a:1:2"], [":8883"], "h:1",
+                ["a:1", "b:2", "c:3", "d:4", "e:5"], [8883]):
+        c = _copy(GOOD)
+        c["broker"]["endpoints"] = bad
+        try:
+            config.validate(c)
+        except config.ConfigError as e:
+            assert "config.broker.endpoints" in str(e), e
+            continue
+        raise AssertionError("accepted endpoints %r" % (bad,))
