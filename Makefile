@@ -9,7 +9,7 @@ DURATION ?= 60
 NODES    ?= 5
 MOSQUITTO := $(shell command -v mosquitto 2>/dev/null || ls /usr/sbin/mosquitto 2>/dev/null)
 
-.PHONY: all venv mosquitto build peers fuzz test test-board-vm board-vm demo bench soak lint broker clean
+.PHONY: all venv mosquitto rabbitmq build peers fuzz test test-board-vm board-vm demo bench soak lint broker clean
 
 all: build
 
@@ -32,6 +32,19 @@ mosquitto:
 	  fi; \
 	fi
 
+# RabbitMQ with its MQTT plugin (Debian's rabbitmq-server): the second broker the tests run
+# against (host_tests/test_rabbitmq.py). Its service is not started: the test bed runs its own.
+RABBITMQ := /usr/lib/rabbitmq/bin/rabbitmq-server
+rabbitmq:
+	@if [ ! -x "$(RABBITMQ)" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing rabbitmq-server from Debian"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server >/dev/null; \
+	  else \
+	    echo "rabbitmq-server is missing: run 'sudo apt-get install -y rabbitmq-server' and try again" >&2; exit 1; \
+	  fi; \
+	fi
+
 # make build BOARD=picow checks that board's file and builds for its target only.
 build: $(STAMP)
 	$(BIN)/stadsnod build $(if $(BOARD),--board $(BOARD))
@@ -40,7 +53,7 @@ build: $(STAMP)
 # the conformance backoff checks then misjudge a seeded device's short waits (timing noise of
 # seconds): back to two until attempts are timed at the proxy's accept. The build is made
 # once, before they start.
-test: $(STAMP) mosquitto build lint
+test: $(STAMP) mosquitto rabbitmq build lint
 	$(BIN)/pytest -q -n 2
 
 # The board VM: MicroPython built like the boards (32-bit, float32; ../shared/tools/README.md).

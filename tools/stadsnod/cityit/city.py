@@ -237,6 +237,24 @@ class City:
                                              "bind": bind})
         return conf
 
+    def rabbitmq_config(self, out: Path, port: int, bind: str = "127.0.0.1") -> Path:
+        """The same broker as RabbitMQ's MQTT plugin (rabbitmq_config.py): every device not
+        revoked or retired is a user."""
+        from .rabbitmq_config import write_rabbitmq_config
+
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "ca-chain.pem").write_bytes(self.authority.ca_chain_pem())
+        for name in ("broker.pem", "broker.key"):
+            shutil.copy2(self.dir / name, out / name)
+        devices = [d["id"] for d in self.registry.devices()
+                   if d["state"] not in ("revoked", "retired")]
+        conf = write_rabbitmq_config(out, port=port, root=self.settings["topic_root"],
+                                     ca=out / "ca-chain.pem", cert=out / "broker.pem",
+                                     key=out / "broker.key", devices=devices, bind=bind)
+        self.registry.note("broker-config", {"dir": str(out.resolve()), "port": port,
+                                             "bind": bind, "kind": "rabbitmq"})
+        return conf
+
     def close(self) -> None:
         self.registry.close()
 

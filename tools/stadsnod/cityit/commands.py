@@ -153,10 +153,20 @@ def _config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bind", default="127.0.0.1",
                    help="address the listener takes: loopback (default, demo and tests), the "
                         "city network's interface address, or 0.0.0.0 for all")
+    p.add_argument("--kind", choices=("mosquitto", "rabbitmq"), default="mosquitto",
+                   help="the broker: mosquitto, or RabbitMQ with its MQTT plugin")
 
 
 def _config(args: argparse.Namespace) -> int:
-    conf = _city(args.pki).broker_config(Path(args.out), args.port, bind=args.bind)
+    city = _city(args.pki)
+    if args.kind == "rabbitmq":
+        conf = city.rabbitmq_config(Path(args.out), args.port, bind=args.bind)
+        print(f"wrote {conf} with definitions.json (every device not revoked is a user); "
+              f"start RabbitMQ with RABBITMQ_CONFIG_FILE={conf} and "
+              f"RABBITMQ_ENABLED_PLUGINS_FILE={conf.parent / 'enabled_plugins'}; after a "
+              "revocation write it again and import definitions.json, and delete the user")
+        return 0
+    conf = city.broker_config(Path(args.out), args.port, bind=args.bind)
     print(f"wrote {conf} (start it: mosquitto -c {conf}); revocations update its CRL and "
           "reload it")
     return 0

@@ -6,10 +6,28 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
 
 import paho.mqtt.client as mqtt
 
-from .broker import Broker
+
+class _PKI(Protocol):
+    @property
+    def dir(self) -> Path: ...
+
+    @property
+    def ca_pem(self) -> Path: ...
+
+
+class AnyBroker(Protocol):
+    """mosquitto (broker.Broker) or RabbitMQ (rabbitmq.RabbitBroker) on loopback."""
+
+    @property
+    def pki(self) -> _PKI: ...
+
+    @property
+    def port(self) -> int: ...
 
 
 @dataclass
@@ -22,7 +40,7 @@ class Message:
 
 @dataclass
 class Platform:
-    broker: Broker
+    broker: AnyBroker
     messages: list[Message] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 

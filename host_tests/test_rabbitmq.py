@@ -1,0 +1,119 @@
+"""The node, the platform and the city's broker configuration against RabbitMQ's MQTT plugin
+(Debian's rabbitmq-server, configured by `stadsnod broker config --kind rabbitmq`): readings
+arrive complete, the ACL keeps a node out of another's topics, the last will fires, and nothing
+is lost across a RabbitMQ restart."""
+
+from __future__ import annotations
+
+import signal
+import ssl
+import time
+
+import paho.mqtt.client as mqtt
+import pytest
+from stadsnod.core.senml import by_name
+from stadsnod.testbed.demo_city import DemoCity
+from stadsnod.testbed.platform import Platform
+from stadsnod.testbed.rabbitmq import RabbitBroker, rabbitmq_installed
+from stadsnod.testbed.simnode import provision_sim_node
+from stadsnod.testbed.worlds import sim_world
+
+pytestmark = pytest.mark.skipif(not rabbitmq_installed(),
+                                reason="rabbitmq-server is not installed (make rabbitmq)")
+NODES = ("rq-0001", "rq-0002")
+
+
+def wait_until(pred, timeout: float, what: str):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def rabbit(tmp_path_factory, sntp):
+    """RabbitMQ with two provisioned nodes (users exist once their identities are issued),
+    the platform subscribed, the nodes running."""
+    d = tmp_path_factory.mktemp("rabbit")
+    city = DemoCity.create(d / "city")
+    from stadsnod.testbed.broker import free_port
+
+    port = free_port()
+    nodes = [provision_sim_node(d / n, n, city, port, sntp.port, world=sim_world(i),
+                                interval_s=0.5, every_s=0.1, health_s=1, keepalive_s=5)
+             for i, n in enumerate(NODES)]
+    with RabbitBroker(d / "broker", city, port=port) as broker:
+        platform = Platform(broker).start()
+        for n in nodes:
+            n.start()
+        yield broker, platform, nodes, city
+        for n in nodes:
+            n.stop()
+        platform.stop()
+
+
+def test_readings_arrive_complete_through_rabbitmq(rabbit) -> None:
+    _broker, platform, nodes, _city = rabbit
+    seen = wait_until(lambda: len(platform.readings("rq-0001")) >= 6 and
+                      platform.readings("rq-0001"), 40, "readings through RabbitMQ")
+    top = max(seen)
+    assert sorted(seen) == list(range(1, top + 1)), sorted(seen)
+    health = wait_until(lambda: platform.of("health", "rq-0001"), 20, "health")
+    assert by_name(health[-1].payload)["boot"] >= 1
+    assert nodes[0].alive()
+
+
+def test_a_node_cannot_publish_under_another_nodes_id(rabbit) -> None:
+    """rq-0002's own certificate, and a topic of rq-0001: RabbitMQ's topic permission refuses
+    it (it closes the connection) and the platform never sees it."""
+    broker, platform, _nodes, city = rabbit
+    certs = broker.dir.parent / "rq-0002" / "certs"
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="intruder")
+    ctx = ssl.create_default_context(cafile=str(city.ca_pem))
+    ctx.load_cert_chain(*_pem(certs, broker.dir.parent / "intruder"))
+    c.tls_set_context(ctx)
+    c.connect("127.0.0.1", broker.port)
+    c.loop_start()
+    forged = b'[{"bn":"urn:dev:org:32473-rq-0001:","n":"seq","v":999999}]'
+    info = c.publish("stadsnod/rq-0001/data", forged, qos=1)
+    info.wait_for_publish(5) if c.is_connected() else None
+    time.sleep(2)
+    c.loop_stop()
+    assert 999999 not in platform.readings("rq-0001")
+
+
+def _pem(certs, out):
+    """The node's DER identity as PEM files for paho."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    out.mkdir(parents=True, exist_ok=True)
+    cert = x509.load_der_x509_certificate((certs / "device.der").read_bytes())
+    key = serialization.load_der_private_key((certs / "device.key.der").read_bytes(), None)
+    (out / "c.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (out / "k.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                  serialization.PrivateFormat.PKCS8,
+                                                  serialization.NoEncryption()))
+    return str(out / "c.pem"), str(out / "k.pem")
+
+
+def test_nothing_is_lost_across_a_rabbitmq_restart_and_the_will_fires(rabbit) -> None:
+    broker, platform, nodes, _city = rabbit
+    wait_until(lambda: len(platform.readings("rq-0002")) >= 3, 40, "rq-0002's readings")
+    broker.stop()
+    time.sleep(3)  # readings wait on the nodes' flash
+    broker.start()
+    wait_until(lambda: platform.client.is_connected(), 30, "the platform back")
+
+    def complete():
+        seen = platform.readings("rq-0002")
+        return len(seen) >= 12 and sorted(seen) == list(range(1, max(seen) + 1))
+
+    wait_until(complete, 60, "rq-0002's readings complete after the restart")
+    killed = time.time()
+    nodes[1].stop(signal.SIGKILL)  # the power goes: the broker publishes its will
+    wait_until(lambda: [m for m in platform.of("status", "rq-0002")
+                        if m.payload == b"offline" and m.at > killed], 30, "rq-0002's last will")
