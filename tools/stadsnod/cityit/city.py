@@ -237,7 +237,8 @@ class City:
                                              "bind": bind})
         return conf
 
-    def rabbitmq_config(self, out: Path, port: int, bind: str = "127.0.0.1") -> Path:
+    def rabbitmq_config(self, out: Path, port: int, bind: str = "127.0.0.1",
+                        cluster: list[str] | None = None) -> Path:
         """The same broker as RabbitMQ's MQTT plugin (rabbitmq_config.py): every device not
         revoked or retired is a user."""
         from .rabbitmq_config import write_rabbitmq_config
@@ -250,7 +251,8 @@ class City:
                    if d["state"] not in ("revoked", "retired")]
         conf = write_rabbitmq_config(out, port=port, root=self.settings["topic_root"],
                                      ca=out / "ca-chain.pem", cert=out / "broker.pem",
-                                     key=out / "broker.key", devices=devices, bind=bind)
+                                     key=out / "broker.key", devices=devices, bind=bind,
+                                     cluster=cluster)
         self.registry.note("broker-config", {"dir": str(out.resolve()), "port": port,
                                              "bind": bind, "kind": "rabbitmq"})
         return conf

@@ -63,14 +63,23 @@ def definitions(root: str, devices: list[str]) -> dict:
                          "write": "^(amq\\.topic|mqtt-subscription-.*)$",
                          "read": "^(amq\\.topic|mqtt-subscription-.*)$"} for u in users],
         "topic_permissions": topic,
+        # every MQTT session's queue lives on every node of a cluster: losing a node loses
+        # none of what waits for the platform, and a node's subscription is not stuck on a
+        # dead cluster node (RabbitMQ 3.10's MQTT plugin declares classic queues; mirroring
+        # is how they survive a node)
+        "policies": [{"vhost": "/", "name": "sessions-on-every-node",
+                      "pattern": "^mqtt-subscription-",
+                      "apply-to": "queues", "priority": 0,
+                      "definition": {"ha-mode": "all", "ha-sync-mode": "automatic"}}],
     }
 
 
 def write_rabbitmq_config(out: Path, *, port: int, root: str, ca: Path, cert: Path, key: Path,
                           devices: list[str], crl_dir: Path | None = None,
-                          bind: str = "127.0.0.1") -> Path:
+                          bind: str = "127.0.0.1", cluster: list[str] | None = None) -> Path:
     """rabbitmq.conf, advanced.config (the CRL), enabled_plugins and definitions.json in
-    `out`; returns rabbitmq.conf."""
+    `out`; returns rabbitmq.conf. `cluster`: the Erlang node names of a cluster this node
+    forms with (classic peer discovery)."""
     out.mkdir(parents=True, exist_ok=True)
     defs = out / "definitions.json"
     defs.write_text(json.dumps(definitions(root, devices), indent=1))
@@ -78,6 +87,10 @@ def write_rabbitmq_config(out: Path, *, port: int, root: str, ca: Path, cert: Pa
     if crl_dir is not None:
         (out / "advanced.config").write_text(ADVANCED.format(crl_dir=crl_dir))
     conf = out / "rabbitmq.conf"
-    conf.write_text(CONF.format(bind=bind, port=port, ca=ca, cert=cert, key=key,
-                                definitions=defs))
+    text = CONF.format(bind=bind, port=port, ca=ca, cert=cert, key=key, definitions=defs)
+    if cluster:
+        text += "cluster_formation.peer_discovery_backend = classic_config\n" + "".join(
+            f"cluster_formation.classic_config.nodes.{i} = {n}\n"
+            for i, n in enumerate(cluster, 1))
+    conf.write_text(text)
     return conf

@@ -43,6 +43,8 @@ class Platform:
     broker: AnyBroker
     messages: list[Message] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # more ports of the same broker cluster: a lost connection goes on at the next one
+    failover: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         pki = self.broker.pki
@@ -56,6 +58,14 @@ class Platform:
         self.client.on_message = self._on_message
         self._subscribed = threading.Event()
         self.client.on_subscribe = lambda *a: self._subscribed.set()
+        self.ports = [self.broker.port, *self.failover]
+        self.at = 0  # the port in use
+        if self.failover:
+            self.client.on_disconnect = self._next_endpoint
+
+    def _next_endpoint(self, *_args) -> None:
+        self.at = (self.at + 1) % len(self.ports)
+        self.client.connect_async("127.0.0.1", self.ports[self.at])
 
     def _on_message(self, _c, _u, m) -> None:
         with self.lock:

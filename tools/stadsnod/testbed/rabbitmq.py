@@ -27,12 +27,16 @@ def rabbitmq_installed() -> bool:
 class RabbitBroker:
     """Use as a context manager, like broker.Broker (same `port`, `start`, `stop`)."""
 
-    def __init__(self, workdir: Path, city: City, port: int | None = None) -> None:
+    def __init__(self, workdir: Path, city: City, port: int | None = None,
+                 cluster: list[str] | None = None, name: str | None = None,
+                 cookie: str = "stadsnod-test-bed-cookie") -> None:
         self.dir = workdir
         self.city = city
+        self.cluster = cluster  # the Erlang node names of its cluster, itself included
+        self.cookie = cookie
         self.pki = city  # as broker.Broker's: the platform takes its identity from it
         self.port = port or free_port()
-        self.node = f"stadsnod-{self.port}@localhost"
+        self.node = name or f"stadsnod-{self.port}@localhost"
         self.proc: subprocess.Popen | None = None
         self.log = workdir / "log" / f"{self.node}.log"
 
@@ -45,18 +49,33 @@ class RabbitBroker:
                     RABBITMQ_FEATURE_FLAGS_FILE=str(d / "mnesia" / "feature_flags"),
                     RABBITMQ_PLUGINS_EXPAND_DIR=str(d / "plugins-expand"),
                     RABBITMQ_NODENAME=self.node, RABBITMQ_NODE_IP_ADDRESS="127.0.0.1",
-                    RABBITMQ_DIST_PORT=str(free_port()), ERL_EPMD_ADDRESS="127.0.0.1")
+                    RABBITMQ_DIST_PORT=str(free_port()), ERL_EPMD_ADDRESS="127.0.0.1",
+                    # the nodes' clustering port on loopback too
+                    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface "
+                                                        "{127,0,0,1}")
 
-    def start(self) -> RabbitBroker:
+    def launch(self) -> None:
+        """Starts the node without waiting for it (a cluster's nodes start together)."""
         if not rabbitmq_installed():
             raise ToolError("RabbitMQ is not installed: run `make rabbitmq` (Debian's "
                             "rabbitmq-server)")
         for sub in ("mnesia", "log"):
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
-        self.city.rabbitmq_config(self.dir, self.port)
+        cookie = self.dir / ".erlang.cookie"  # the same on every node of a cluster
+        if not cookie.exists():
+            cookie.write_text(self.cookie)
+            cookie.chmod(0o400)
+        self.city.rabbitmq_config(self.dir, self.port, cluster=self.cluster)
         self.proc = subprocess.Popen([SERVER], env=self.env(), stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + 60
+
+    def start(self) -> RabbitBroker:
+        self.launch()
+        return self.wait()
+
+    def wait(self, timeout: float = 60) -> RabbitBroker:
+        assert self.proc is not None
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise ToolError(f"RabbitMQ exited at start; see {self.log}")
@@ -66,7 +85,8 @@ class RabbitBroker:
             except OSError:
                 time.sleep(0.2)
         self.stop()
-        raise ToolError(f"RabbitMQ did not listen on port {self.port} within 60 s; see {self.log}")
+        raise ToolError(f"RabbitMQ did not listen on port {self.port} within {timeout:.0f} s; "
+                        f"see {self.log}")
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -78,10 +98,51 @@ class RabbitBroker:
                 self.proc.wait()
         self.proc = None
 
+    def kill(self) -> None:
+        """The node dies at once (SIGKILL to its Erlang VM and everything it started)."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        self.proc = None
+
     def wipe(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self) -> RabbitBroker:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class RabbitCluster:
+    """Three RabbitMQ nodes on loopback that form one cluster (classic peer discovery), each
+    with its own MQTT listener: the endpoints a node's broker.endpoints lists."""
+
+    def __init__(self, workdir: Path, city: City, size: int = 3) -> None:
+        ports = [free_port() for _ in range(size)]
+        names = [f"stadsnod-{p}@localhost" for p in ports]
+        self.nodes = [RabbitBroker(workdir / f"node-{i + 1}", city, port=p, cluster=names,
+                                   name=n) for i, (p, n) in enumerate(zip(ports, names,
+                                                                           strict=True))]
+        self.pki = city
+
+    @property
+    def ports(self) -> list[int]:
+        return [n.port for n in self.nodes]
+
+    def start(self) -> RabbitCluster:
+        for n in self.nodes:
+            n.launch()
+        for n in self.nodes:
+            n.wait(120)
+        return self
+
+    def stop(self) -> None:
+        for n in self.nodes:
+            n.stop()
+
+    def __enter__(self) -> RabbitCluster:
         return self.start()
 
     def __exit__(self, *exc) -> None:
