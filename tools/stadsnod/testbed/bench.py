@@ -131,6 +131,20 @@ def drain_figures() -> None:
         print(f"backlog_drain_readings_per_s{suffix}: {d.per_s:.0f} readings/s")
         print(f"backlog_drain_heap_peak_bytes{suffix}: {d.heap_peak} bytes")
         print(f"backlog_drain_readings_lost{suffix}: {d.lost} count", flush=True)
+    from .rabbitmq_bench import cluster_failover, interop
+    from .sntp import SNTPServer
+
+    _progress("RabbitMQ's MQTT plugin: a node through it, then a 3-node cluster losing a node")
+    for folder in ("rabbitmq-interop", "rabbitmq-cluster"):
+        shutil.rmtree(RUN / folder, ignore_errors=True)
+    with SNTPServer() as sntp:
+        ok = interop(RUN / "rabbitmq-interop", sntp.port)
+        print(f"broker_interop_rabbitmq: {'pass' if ok else 'fail'}", flush=True)
+        f = cluster_failover(RUN / "rabbitmq-cluster", sntp.port)
+        _progress(f"cluster failover: node moved {f.node_moved}, platform moved "
+                  f"{f.platform_moved}")
+        print(f"cluster_failover_readings: {f.readings} count")
+        print(f"cluster_failover_readings_lost: {f.lost} count", flush=True)
     _progress("QoS 1 publishes: the node's client and umqtt.simple, same packs, same broker")
     peer = run_peer_bench(RUN / "mqtt-peer")
     print(f"peer_umqtt_publish_per_s: {peer['umqtt.simple'][0]:.0f} publishes/s")
