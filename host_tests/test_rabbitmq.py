@@ -119,6 +119,24 @@ def test_nothing_is_lost_across_a_rabbitmq_restart_and_the_will_fires(rabbit) ->
                         if m.payload == b"offline" and m.at > killed], 30, "rq-0002's last will")
 
 
+def test_a_revoked_device_is_refused_by_rabbitmq(rabbit) -> None:
+    """City IT revokes rq-0001 and applies it to RabbitMQ: its connection goes, it cannot
+    come back, and no reading of it arrives any more (rq-0002 keeps going)."""
+    broker, platform, nodes, city = rabbit
+    wait_until(lambda: platform.readings("rq-0001"), 30, "rq-0001's readings")
+    log_at = len(nodes[0].console())
+    city.revoke("rq-0001")
+    assert broker.apply_revocations() == ["rq-0001"]
+    time.sleep(2)  # anything it had in flight arrives
+    before = max(platform.readings("rq-0001"))
+    time.sleep(6)  # it retries with its backoff: RabbitMQ refuses its certificate's user
+    assert max(platform.readings("rq-0001")) == before
+    since = nodes[0].console()[log_at:]
+    assert "connection lost" in since and "refused" in since, since[-1500:]
+    assert "connected to" not in since.split("connection lost", 1)[1], since[-1500:]
+    assert nodes[0].alive()  # refused, not crashed: it keeps its readings on flash
+
+
 def test_a_cluster_node_dies_and_its_nodes_and_the_platform_move_on(tmp_path, sntp) -> None:
     """A 3-node RabbitMQ cluster on loopback; a node and the platform both connected to the
     first cluster node, with the other two as further endpoints. The first is SIGKILLed: both

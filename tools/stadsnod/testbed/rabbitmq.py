@@ -98,6 +98,26 @@ class RabbitBroker:
                 self.proc.wait()
         self.proc = None
 
+    def ctl(self, *args: str) -> str:
+        """rabbitmqctl against this node; its output, ToolError when it fails."""
+        r = subprocess.run([str(Path(SERVER).parent / "rabbitmqctl"), "-n", self.node, *args],
+                           env=self.env(), capture_output=True, text=True, timeout=60)
+        if r.returncode:
+            raise ToolError(f"rabbitmqctl {' '.join(args)}: {r.stderr or r.stdout}")
+        return r.stdout
+
+    def apply_revocations(self) -> list[str]:
+        """What city IT runs after `stadsnod device revoke` on a RabbitMQ broker: the
+        configuration written again (revoked devices are no users in it) and every revoked
+        device's user deleted, which also closes its connections. Returns those deleted."""
+        self.city.rabbitmq_config(self.dir, self.port, cluster=self.cluster)
+        users = set(self.ctl("list_users", "--quiet", "--no-table-headers").split())
+        gone = [d["id"] for d in self.city.registry.devices()
+                if d["state"] in ("revoked", "retired") and d["id"] in users]
+        for device in gone:
+            self.ctl("delete_user", device)
+        return gone
+
     def kill(self) -> None:
         """The node dies at once (SIGKILL to its Erlang VM and everything it started)."""
         if self.proc and self.proc.poll() is None:
