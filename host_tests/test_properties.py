@@ -243,3 +243,25 @@ def test_backoff_grows_across_connects_that_are_dropped_at_once() -> None:
         b.connected()
         clock[0] += 30000  # held for 30 s
         assert 500 <= b.next_ms() <= 1000
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 600000), st.integers(0, 2**32 - 1))
+def test_the_first_retry_after_a_held_connection_is_spread_over_the_window(spread, seed) -> None:
+    """A broker restart drops every node at once: each node's first retry lands anywhere in
+    [0, spread] (about nodes / spread connects a second), then the pacing doubles from the
+    base as before."""
+    import random as _random
+    import time as _time
+    from unittest import mock
+
+    _random.seed(seed)
+    clock = [0]
+    with mock.patch.object(_time, "ticks_ms", lambda: clock[0], create=True), \
+            mock.patch.object(_time, "ticks_diff", lambda a, b: a - b, create=True):
+        b = Backoff(1000, 60000, stable_ms=30000, spread_ms=spread)
+        b.connected()
+        clock[0] += 45000  # held, then the broker went
+        assert 0 <= b.next_ms() <= spread
+        for i in range(4):  # refused after that: equal jitter from the base
+            assert (1000 << i) // 2 <= b.next_ms() <= 1000 << i

@@ -71,8 +71,9 @@ class Link:
             self.try_tls()
         from backoff import Backoff
 
-        stable_ms = self.cfg["broker"]["backoff_stable_s"] * 1000
-        await self._stay_connected(Backoff(stable_ms=stable_ms))
+        b = self.cfg["broker"]
+        await self._stay_connected(Backoff(stable_ms=b["backoff_stable_s"] * 1000,
+                                           spread_ms=int(b["reconnect_spread_s"] * 1000)))
 
     async def _stay_connected(self, backoff):
         """Forever: bring the radio up, connect, run the node's part, wait for the loss,

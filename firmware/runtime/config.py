@@ -57,6 +57,9 @@ _SECTIONS = (
         ("keepalive_s", "int", 5, 3600, 60),
         # a connection held this long restarts the reconnect backoff (profile SN-RES-2)
         ("backoff_stable_s", "int", 1, 3600, 30),
+        # the first retry after a held connection is lost waits up to this long (a broker
+        # restart then sees about nodes / spread reconnects a second)
+        ("reconnect_spread_s", "num", 0, 600, 10),
         # more "host:port" of the same broker cluster (same name and CA), tried in turn after
         # host:port when a connection fails or is lost
         ("endpoints", "endpoints", 0, 4, None),

@@ -31,7 +31,8 @@ COMMANDS: dict[str, Command | Group] = {
     "keys": signing.KEYS,
     "command": signing.COMMAND,
     "release": signing.RELEASE,
-    "fleet": signing.FLEET,
+    "fleet": Group(signing.FLEET.help + "; or simulate one (`fleet sim`)",
+                   {**signing.FLEET.commands, "sim": testbed.FLEET_SIM}),
     "broker": Group("run the embedded broker (default), or write the city broker's "
                     "configuration from the PKI",
                     {"run": testbed.BROKER_RUN, "config": cityit.BROKER_CONFIG}, default="run"),

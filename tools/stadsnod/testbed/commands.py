@@ -68,6 +68,31 @@ def _fuzz(args: argparse.Namespace) -> int:
     return 1 if any(r.failures.values()) else 0
 
 
+def _fleet_sim_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--nodes", type=int, default=100, help="nodes in the whole fleet")
+    p.add_argument("--hours", type=float, default=24, help="simulated hours")
+    p.add_argument("--interval-min", type=float, default=15,
+                   help="simulated minutes between a node's readings")
+    p.add_argument("--speed", type=float, default=96,
+                   help="simulated seconds per real second")
+    p.add_argument("--shard", default="1/1", help="I/N: run slice I of N of the fleet")
+    p.add_argument("--seed", type=int, default=1, help="the fault schedule's seed")
+    p.add_argument("--dir", default="run/fleet", help="the run's folder")
+
+
+def _fleet_sim(args: argparse.Namespace) -> int:
+    from .fleet_sim import FleetPlan, print_fleet, run_fleet
+
+    i, n = (int(x) for x in args.shard.split("/"))
+    if not 1 <= i <= n:
+        raise SystemExit(f"--shard {args.shard}: want I/N with 1 <= I <= N, e.g. 1/2")
+    plan = FleetPlan(nodes=args.nodes, hours=args.hours, interval_min=args.interval_min,
+                     speed=args.speed, shard=(i, n), seed=args.seed)
+    r = run_fleet(plan, Path(args.dir))
+    print_fleet(r)
+    return 1 if r.lost or r.differing else 0
+
+
 def _virtual_board_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dir", default="run/virtual-board", help="its filesystem folder")
     p.add_argument("--baud", type=int, help="throttle the line like a UART")
@@ -104,6 +129,9 @@ DEMO = Command("a simulated deployment on the embedded broker", _demo, _demo_arg
 BENCH = Command("print the project's figures, one 'name: value unit' each", _bench, _bench_args)
 SOAK = Command("one node through a simulated day with broker outages; fails if a reading is "
                "lost", _soak, _soak_args)
+FLEET_SIM = Command("simulated nodes (the real firmware) for simulated hours against the city "
+                    "broker, with faults; counts every reading (exit 1 if one is lost)",
+                    _fleet_sim, _fleet_sim_args)
 FUZZ = Command("mutated inputs for every parser of outside bytes, on the MicroPython VM; fails "
                "on anything but a parser's own error", _fuzz, _fuzz_args)
 VIRTUAL_BOARD = Command("the unix port on a pseudo-terminal, a board towards mpremote (tests, "

@@ -30,8 +30,9 @@ def node_config(device_id: str, broker_port: int, ntp_port: int, *, interval_s: 
         "board": "host",
         "topic_root": "stadsnod",
         "wifi": {"ssid": "stadsnod-sim", "psk": "not-a-real-secret"},
+        # the first retry after a lost connection within 2 s, not a city's 10: tests wait less
         "broker": {"host": "127.0.0.1", "port": broker_port, "server_hostname": hostname,
-                   "keepalive_s": keepalive_s},
+                   "keepalive_s": keepalive_s, "reconnect_spread_s": 2},
         "ntp": {"host": "127.0.0.1", "port": ntp_port},
         "interval_s": interval_s,
         "health_s": health_s,

@@ -1,0 +1,257 @@
+"""`stadsnod fleet sim`: many simulated nodes -- each the real firmware in its own MicroPython
+process, with its own config, identity, flash folder and TLS connection -- against the city
+broker with the city PKI and ACL, for a number of simulated hours, with faults on a schedule.
+The platform side counts every sequence number of every node: what was lost, what came twice
+(and that a duplicate is the same reading).
+
+What is scaled: time. A simulated hour lasts 3600/speed real seconds; a node publishes every
+`interval_min` simulated minutes and samples its sensors three times an interval (a deployed
+node samples every few seconds); warm-up times and health reports follow the same clock. The
+kits are the air-quality ones (the 48 kHz microphone and the 10 Hz occupancy loops cannot run
+faster than real time). What is real: the firmware, TLS sessions, flash queue, broker, ACL and
+the faults."""
+
+from __future__ import annotations
+
+import random
+import re
+import signal
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..core.senml import by_name
+from .deployment import Deployment
+from .simnode import SimNode
+from .worlds import kit_sensors, sim_world
+
+KITS = ("weather", "weather", "weather", "co2", "pm-sps30", "pm-sen5x-pms")
+# a deployed node's default (config.py): after a broker restart the fleet comes back over 10 s
+RECONNECT_SPREAD_S = 10
+
+
+@dataclass
+class FleetPlan:
+    nodes: int = 100
+    hours: float = 24.0
+    interval_min: float = 15.0
+    speed: float = 96.0  # simulated seconds per real second
+    shard: tuple[int, int] = (1, 1)  # this run's slice I of N: nodes i with i % N == I - 1
+    seed: int = 1
+
+    def real_s(self, sim_hours: float) -> float:
+        return sim_hours * 3600 / self.speed
+
+    def ids(self) -> list[int]:
+        i, n = self.shard
+        return [k for k in range(self.nodes) if k % n == i - 1]
+
+
+@dataclass
+class FleetResult:
+    nodes: int
+    sim_hours: float
+    wall_s: float
+    readings: int
+    lost: int
+    duplicates: int
+    differing: int
+    rss_bytes_per_node: float
+    heap_bytes_per_node: float
+    messages_per_s: float
+    reconnects_per_s_peak: int
+    events: list[str] = field(default_factory=list)
+    lost_by_node: dict[str, int] = field(default_factory=dict)
+
+
+def _progress(msg: str) -> None:
+    print(f"fleet: {msg}", file=sys.stderr, flush=True)
+
+
+def _rss(node: SimNode) -> int:
+    try:
+        for line in Path(f"/proc/{node.proc.pid}/status").read_text().splitlines():  # type: ignore[union-attr]
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, AttributeError):
+        pass
+    return 0
+
+
+def _connects_per_s(log: Path, since: float) -> int:
+    """The most client connects mosquitto logged in one second after `since`."""
+    per_s: Counter[int] = Counter()
+    try:
+        text = log.read_text(errors="replace")
+    except OSError:
+        return 0
+    for m in re.finditer(r"^(\d+): New client connected", text, re.M):
+        t = int(m.group(1))
+        if t >= since:
+            per_s[t] += 1
+    return max(per_s.values() or [0])
+
+
+class Schedule:
+    """The faults, each at a fraction of the run: the broker restarts; 10 % of the nodes lose
+    their network for 2 simulated hours; 5 % lose power and boot again 5 simulated minutes
+    later; 3 nodes' sensor NACKs for a simulated hour."""
+
+    def __init__(self, plan: FleetPlan, nodes: list[SimNode], dep: Deployment) -> None:
+        rng = random.Random(plan.seed)
+        self.plan, self.nodes, self.dep = plan, nodes, dep
+        n = len(nodes)
+        offline = rng.sample(nodes, max(1, n // 10))
+        cut = rng.sample(nodes, max(1, n // 20))
+        faulty = rng.sample(nodes, min(3, n))
+        h = plan.hours
+        two_h = min(2.0, h * 0.2)
+        self.actions: list[tuple[float, str, object]] = [(h * 0.25, "broker restart", None)]
+        self.actions += [(h * 0.4, "network down", offline),
+                         (h * 0.4 + two_h, "network up", offline)]
+        for node in cut:
+            at = h * rng.uniform(0.5, 0.8)
+            self.actions += [(at, "power cut", node), (at + 5 / 60, "power on", node)]
+        self.actions += [(h * 0.6, "sensor fault", faulty),
+                         (h * 0.6 + min(1.0, h * 0.1), "sensor back", faulty)]
+        self.actions.sort(key=lambda a: a[0])
+        self.restarted_at: float | None = None
+        self.events: list[str] = []
+
+    def due(self, sim_h: float) -> None:
+        while self.actions and self.actions[0][0] <= sim_h:
+            at, what, target = self.actions.pop(0)
+            self._do(what, target)
+            count = len(target) if isinstance(target, list) else 1
+            self.events.append(f"{at:5.2f} h  {what} ({count} node(s))" if target is not None
+                               else f"{at:5.2f} h  {what}")
+            _progress(self.events[-1])
+
+    def _do(self, what: str, target) -> None:
+        if what == "broker restart":
+            self.dep.broker.stop()
+            time.sleep(1)
+            self.restarted_at = time.time()
+            self.dep.broker.start()
+        elif what in ("network down", "network up"):
+            for n in target:
+                n.set_wifi(what == "network up")
+        elif what == "power cut":
+            target.stop(signal.SIGKILL)
+        elif what == "power on":
+            target.start()
+        elif what in ("sensor fault", "sensor back"):
+            for n in target:
+                n.set_fault("i2c0-0x76" if "bme280" in str(n.config["sensors"]) else
+                            "i2c0-0x69", "nack" if what == "sensor fault" else None)
+
+
+def run_fleet(plan: FleetPlan, workdir: Path) -> FleetResult:
+    interval_s = plan.interval_min * 60 / plan.speed
+    time_scale = 1 / plan.speed
+    with Deployment(workdir) as dep:
+        nodes = []
+        for k in plan.ids():
+            kit = KITS[k % len(KITS)]
+            node = dep.add_node(f"fleet-{k:05d}", kit=kit,
+                                sensors=kit_sensors(kit, interval_s / 3, time_scale),
+                                interval_s=interval_s, health_s=interval_s,
+                                keepalive_s=60)
+            node.world = sim_world(k, kit=kit, time_scale=time_scale)
+            node.config["broker"]["reconnect_spread_s"] = RECONNECT_SPREAD_S
+            node.prepare()
+            nodes.append(node)
+        _progress(f"{len(nodes)} nodes provisioned; starting them")
+        t0 = time.time()
+        for i, n in enumerate(nodes):
+            n.start()
+            if i % 20 == 19:
+                time.sleep(0.5)  # a city's nodes do not all power up in the same second
+        schedule = Schedule(plan, nodes, dep)
+        start = time.time()
+        end = start + plan.real_s(plan.hours)
+        last = 0.0
+        while time.time() < end:
+            sim_h = (time.time() - start) * plan.speed / 3600
+            schedule.due(sim_h)
+            if time.time() - last >= 5:
+                last = time.time()
+                up = sum(n.alive() for n in nodes)
+                _progress(f"sim {sim_h:5.2f}/{plan.hours:g} h | nodes up {up}/{len(nodes)} | "
+                          f"messages {len(dep.platform.messages)}")
+            time.sleep(0.2)
+        schedule.due(plan.hours + 1)  # anything left (a node's power back on)
+        for n in nodes:
+            n.set_wifi(True)
+        _progress("simulated time over; waiting for the queues to drain")
+        rss = [r for r in (_rss(n) for n in nodes) if r]
+        result = _count(dep, nodes, plan, drain_s=max(30.0, 4 * interval_s))
+        result.wall_s = time.time() - t0
+        result.rss_bytes_per_node = sum(rss) / max(1, len(rss))
+        result.reconnects_per_s_peak = _connects_per_s(dep.broker.log,
+                                                       schedule.restarted_at or end)
+        result.events = schedule.events
+        return result
+
+
+def _count(dep: Deployment, nodes: list[SimNode], plan: FleetPlan,
+           drain_s: float) -> FleetResult:
+    # drained: every node's readings without a gap (its newest goes first, so a backlog
+    # still on its way shows as one)
+    deadline = time.time() + drain_s
+    while time.time() < deadline:
+        gaps = 0
+        for n in nodes:
+            seen = dep.platform.readings(n.device_id)
+            gaps += max(seen or [0]) - len(seen)
+        if not gaps:
+            break
+        time.sleep(1)
+    readings = lost = dups = differing = 0
+    lost_by: dict[str, int] = {}
+    heaps = []
+    for n in nodes:
+        seen = dep.platform.readings(n.device_id)
+        top = max(seen or [0])
+        gone = len(set(range(1, top + 1)) - set(seen))
+        readings += len(seen)
+        lost += gone
+        if gone:
+            lost_by[n.device_id] = gone
+        dups += sum(len(v) - 1 for v in seen.values())
+        differing += sum(1 for v in seen.values() if any(d != v[0] for d in v))
+        health = dep.platform.of("health", n.device_id)
+        if health:
+            heaps.append(by_name(health[-1].payload).get("heap_steady", 0))
+    wall = plan.real_s(plan.hours)
+    return FleetResult(nodes=len(nodes), sim_hours=plan.hours, wall_s=0, readings=readings,
+                       lost=lost, duplicates=dups, differing=differing, rss_bytes_per_node=0,
+                       heap_bytes_per_node=sum(heaps) / max(1, len(heaps)),
+                       messages_per_s=len(dep.platform.messages) / wall,
+                       reconnects_per_s_peak=0, lost_by_node=lost_by)
+
+
+def print_fleet(r: FleetResult) -> None:
+    """The summary table (stderr) and the figures (stdout, one per line)."""
+    rows = [("nodes", r.nodes), ("simulated hours", r.sim_hours),
+            ("wall time", f"{r.wall_s:.0f} s"), ("readings", r.readings),
+            ("lost", r.lost), ("duplicates", f"{r.duplicates} ({r.differing} differing)"),
+            ("RSS per node", f"{r.rss_bytes_per_node / 1e6:.1f} MB"),
+            ("GC heap per node", f"{r.heap_bytes_per_node / 1e3:.1f} KB"),
+            ("broker messages/s", f"{r.messages_per_s:.1f}"),
+            ("reconnects/s after the broker restart, peak", r.reconnects_per_s_peak)]
+    print("\n".join(r.events), file=sys.stderr)
+    for name, value in rows:
+        print(f"  {name:<44} {value}", file=sys.stderr)
+    print(f"fleet_nodes: {r.nodes} count")
+    print(f"fleet_sim_hours: {r.sim_hours:g} h")
+    print(f"fleet_wall_s: {r.wall_s:.0f} s")
+    print(f"fleet_readings: {r.readings} count")
+    print(f"fleet_readings_lost: {r.lost} count")
+    print(f"fleet_duplicates: {r.duplicates} count")
+    print(f"fleet_rss_bytes_per_node: {r.rss_bytes_per_node:.0f} bytes")
+    print(f"fleet_heap_bytes_per_node: {r.heap_bytes_per_node:.0f} bytes")
+    print(f"fleet_messages_per_s: {r.messages_per_s:.1f} messages/s")
+    print(f"fleet_reconnects_per_s_peak: {r.reconnects_per_s_peak} connects/s", flush=True)
