@@ -9,7 +9,7 @@ DURATION ?= 60
 NODES    ?= 5
 MOSQUITTO := $(shell command -v mosquitto 2>/dev/null || ls /usr/sbin/mosquitto 2>/dev/null)
 
-.PHONY: all venv mosquitto rabbitmq build peers fuzz test test-board-vm board-vm demo bench soak lint broker clean
+.PHONY: all venv mosquitto rabbitmq build peers fuzz fleet test test-board-vm board-vm demo bench soak lint broker clean
 
 all: build
 
@@ -91,6 +91,11 @@ bench: $(STAMP) mosquitto build peers
 # from PyPI into build/peer/ (its sdist has no setup files, so pip cannot install it).
 peers: $(STAMP)
 	$(BIN)/python -m stadsnod.testbed.mqtt_peer fetch
+
+# The fleet simulation: 100 nodes for 24 simulated hours at 96x (15 min plus start-up), with its
+# faults; bench prints its last figures. On more cores: stadsnod fleet sim --nodes N.
+fleet: $(STAMP) mosquitto build
+	$(BIN)/stadsnod fleet sim --nodes $(or $(FLEET_NODES),100) --hours 24 --speed 96
 
 # 100,000 mutated inputs for each parser of outside bytes on the unix port, then on the board
 # VM when it is here (its figures end in _32); ~20 s each.

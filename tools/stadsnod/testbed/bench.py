@@ -145,6 +145,11 @@ def drain_figures() -> None:
                   f"{f.platform_moved}")
         print(f"cluster_failover_readings: {f.readings} count")
         print(f"cluster_failover_readings_lost: {f.lost} count", flush=True)
+    from .fleet_sim import last_figures
+
+    fleet = last_figures(RUN / "fleet")  # `make fleet` runs it (about 17 min)
+    print(fleet if fleet else "fleet_nodes: 0 count (no `make fleet` run here yet)",
+          end="" if fleet else "\n", flush=True)
     _progress("QoS 1 publishes: the node's client and umqtt.simple, same packs, same broker")
     peer = run_peer_bench(RUN / "mqtt-peer")
     print(f"peer_umqtt_publish_per_s: {peer['umqtt.simple'][0]:.0f} publishes/s")

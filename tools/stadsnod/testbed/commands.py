@@ -89,7 +89,7 @@ def _fleet_sim(args: argparse.Namespace) -> int:
     plan = FleetPlan(nodes=args.nodes, hours=args.hours, interval_min=args.interval_min,
                      speed=args.speed, shard=(i, n), seed=args.seed)
     r = run_fleet(plan, Path(args.dir))
-    print_fleet(r)
+    print_fleet(r, Path(args.dir) / "figures.txt")
     return 1 if r.lost or r.differing else 0
 
 

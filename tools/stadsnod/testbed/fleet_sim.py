@@ -233,8 +233,25 @@ def _count(dep: Deployment, nodes: list[SimNode], plan: FleetPlan,
                        reconnects_per_s_peak=0, lost_by_node=lost_by)
 
 
-def print_fleet(r: FleetResult) -> None:
-    """The summary table (stderr) and the figures (stdout, one per line)."""
+def last_figures(workdir: Path) -> str | None:
+    """The figures of the last fleet run kept in `workdir`, with the commit it ran on."""
+    try:
+        return (workdir / "figures.txt").read_text()
+    except OSError:
+        return None
+
+
+def _commit() -> str:
+    import subprocess
+
+    r = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                       cwd=Path(__file__).parent)
+    return r.stdout.strip() or "unknown"
+
+
+def print_fleet(r: FleetResult, keep: Path | None = None) -> None:
+    """The summary table (stderr) and the figures (stdout, one per line; kept in `keep` with
+    the commit, for `make bench`)."""
     rows = [("nodes", r.nodes), ("simulated hours", r.sim_hours),
             ("wall time", f"{r.wall_s:.0f} s"), ("readings", r.readings),
             ("lost", r.lost), ("duplicates", f"{r.duplicates} ({r.differing} differing)"),
@@ -245,13 +262,14 @@ def print_fleet(r: FleetResult) -> None:
     print("\n".join(r.events), file=sys.stderr)
     for name, value in rows:
         print(f"  {name:<44} {value}", file=sys.stderr)
-    print(f"fleet_nodes: {r.nodes} count")
-    print(f"fleet_sim_hours: {r.sim_hours:g} h")
-    print(f"fleet_wall_s: {r.wall_s:.0f} s")
-    print(f"fleet_readings: {r.readings} count")
-    print(f"fleet_readings_lost: {r.lost} count")
-    print(f"fleet_duplicates: {r.duplicates} count")
-    print(f"fleet_rss_bytes_per_node: {r.rss_bytes_per_node:.0f} bytes")
-    print(f"fleet_heap_bytes_per_node: {r.heap_bytes_per_node:.0f} bytes")
-    print(f"fleet_messages_per_s: {r.messages_per_s:.1f} messages/s")
-    print(f"fleet_reconnects_per_s_peak: {r.reconnects_per_s_peak} connects/s", flush=True)
+    figures = "".join(f"{line}\n" for line in (
+        f"fleet_nodes: {r.nodes} count", f"fleet_sim_hours: {r.sim_hours:g} h",
+        f"fleet_wall_s: {r.wall_s:.0f} s", f"fleet_readings: {r.readings} count",
+        f"fleet_readings_lost: {r.lost} count", f"fleet_duplicates: {r.duplicates} count",
+        f"fleet_rss_bytes_per_node: {r.rss_bytes_per_node:.0f} bytes",
+        f"fleet_heap_bytes_per_node: {r.heap_bytes_per_node:.0f} bytes",
+        f"fleet_messages_per_s: {r.messages_per_s:.1f} messages/s",
+        f"fleet_reconnects_per_s_peak: {r.reconnects_per_s_peak} connects/s"))
+    print(figures, end="", flush=True)
+    if keep is not None:
+        keep.write_text(figures + f"fleet_commit: {_commit()} commit\n")
