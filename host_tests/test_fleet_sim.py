@@ -17,3 +17,36 @@ def test_a_small_fleet_through_its_faults_loses_nothing(tmp_path) -> None:
     assert r.readings >= 12 * 7, r
     assert r.lost == 0 and r.differing == 0, (r.lost_by_node, r)
     assert 0 < r.reconnects_per_s_peak <= 12, r  # the restart's reconnects, spread out
+
+
+def test_two_shards_on_one_machine_share_one_broker(tmp_path) -> None:
+    """`--shard 1/2` runs the broker; `--shard 2/2 --join` uses it, as a second machine
+    would: together they are the whole fleet, each shard counting its own nodes, none lost."""
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    cli = [str(Path(sys.executable).parent / "stadsnod"), "fleet", "sim", "--nodes", "8",
+           "--hours", "2", "--speed", "360"]
+    first = subprocess.Popen([*cli, "--shard", "1/2", "--dir", str(tmp_path / "a")],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while not (tmp_path / "a" / "fleet.json").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    second = subprocess.run([*cli, "--shard", "2/2", "--join", str(tmp_path / "a"), "--dir",
+                             str(tmp_path / "b")], capture_output=True, text=True, timeout=300)
+    out_first, err_first = first.communicate(timeout=300)
+    assert first.returncode == 0 and second.returncode == 0, (err_first[-2000:],
+                                                              second.stderr[-2000:])
+
+    def figures(text: str) -> dict[str, str]:
+        return dict(line.split(": ", 1) for line in text.splitlines() if ": " in line)
+
+    a, b = figures(out_first), figures(second.stdout)
+    assert a["fleet_nodes"] == b["fleet_nodes"] == "4 count", (a, b)
+    assert a["fleet_readings_lost"] == b["fleet_readings_lost"] == "0 count", (a, b)
+    readings = int(a["fleet_readings"].split()[0]) + int(b["fleet_readings"].split()[0])
+    assert readings >= 8 * 7, (a, b)  # a reading every 15 simulated minutes for 2 hours
+    # the second shard's nodes went through the first shard's broker restart
+    assert "h  broker restart" in err_first and "h  broker restart" not in second.stderr

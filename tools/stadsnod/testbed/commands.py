@@ -78,6 +78,8 @@ def _fleet_sim_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shard", default="1/1", help="I/N: run slice I of N of the fleet")
     p.add_argument("--seed", type=int, default=1, help="the fault schedule's seed")
     p.add_argument("--dir", default="run/fleet", help="the run's folder")
+    p.add_argument("--join", help="another shard's run folder (shared, e.g. over NFS): use its "
+                   "broker and city PKI instead of starting them")
 
 
 def _fleet_sim(args: argparse.Namespace) -> int:
@@ -87,7 +89,8 @@ def _fleet_sim(args: argparse.Namespace) -> int:
     if not 1 <= i <= n:
         raise SystemExit(f"--shard {args.shard}: want I/N with 1 <= I <= N, e.g. 1/2")
     plan = FleetPlan(nodes=args.nodes, hours=args.hours, interval_min=args.interval_min,
-                     speed=args.speed, shard=(i, n), seed=args.seed)
+                     speed=args.speed, shard=(i, n), seed=args.seed,
+                     join=Path(args.join) if args.join else None)
     r = run_fleet(plan, Path(args.dir))
     print_fleet(r, Path(args.dir) / "figures.txt")
     return 1 if r.lost or r.differing else 0

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ..core.senml import by_name
 from .deployment import Deployment
+from .fleet_shards import JoinedDeployment, announce, wait_for_joined
 from .simnode import SimNode
 from .worlds import kit_sensors, sim_world
 
@@ -40,6 +41,7 @@ class FleetPlan:
     speed: float = 96.0  # simulated seconds per real second
     shard: tuple[int, int] = (1, 1)  # this run's slice I of N: nodes i with i % N == I - 1
     seed: int = 1
+    join: Path | None = None  # another shard's run folder: use its broker and city PKI
 
     def real_s(self, sim_hours: float) -> float:
         return sim_hours * 3600 / self.speed
@@ -99,7 +101,7 @@ class Schedule:
     their network for 2 simulated hours; 5 % lose power and boot again 5 simulated minutes
     later; 3 nodes' sensor NACKs for a simulated hour."""
 
-    def __init__(self, plan: FleetPlan, nodes: list[SimNode], dep: Deployment) -> None:
+    def __init__(self, plan: FleetPlan, nodes: list[SimNode], dep) -> None:
         rng = random.Random(plan.seed)
         self.plan, self.nodes, self.dep = plan, nodes, dep
         n = len(nodes)
@@ -108,7 +110,9 @@ class Schedule:
         faulty = rng.sample(nodes, min(3, n))
         h = plan.hours
         two_h = min(2.0, h * 0.2)
-        self.actions: list[tuple[float, str, object]] = [(h * 0.25, "broker restart", None)]
+        self.actions: list[tuple[float, str, object]] = []
+        if plan.join is None:  # the shard that runs the broker restarts it
+            self.actions.append((h * 0.25, "broker restart", None))
         self.actions += [(h * 0.4, "network down", offline),
                          (h * 0.4 + two_h, "network up", offline)]
         for node in cut:
@@ -151,7 +155,13 @@ class Schedule:
 def run_fleet(plan: FleetPlan, workdir: Path) -> FleetResult:
     interval_s = plan.interval_min * 60 / plan.speed
     time_scale = 1 / plan.speed
-    with Deployment(workdir) as dep:
+    dep: Deployment | JoinedDeployment = (
+        JoinedDeployment(workdir, plan.join, plan.shard[0]) if plan.join else Deployment(workdir))
+    with dep:
+        if plan.join is None:
+            announce(workdir, dep)
+        else:
+            (plan.join / f"joined-{plan.shard[0]}.started").touch()
         nodes = []
         for k in plan.ids():
             kit = KITS[k % len(KITS)]
@@ -193,10 +203,14 @@ def run_fleet(plan: FleetPlan, workdir: Path) -> FleetResult:
         result.reconnects_per_s_peak = _connects_per_s(dep.broker.log,
                                                        schedule.restarted_at or end)
         result.events = schedule.events
+        if plan.join is not None:
+            (plan.join / f"joined-{plan.shard[0]}.done").touch()
+        else:
+            wait_for_joined(workdir)
         return result
 
 
-def _count(dep: Deployment, nodes: list[SimNode], plan: FleetPlan,
+def _count(dep: Deployment | JoinedDeployment, nodes: list[SimNode], plan: FleetPlan,
            drain_s: float) -> FleetResult:
     # drained: every node's readings without a gap (its newest goes first, so a backlog
     # still on its way shows as one)

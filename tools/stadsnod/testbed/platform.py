@@ -45,12 +45,13 @@ class Platform:
     lock: threading.Lock = field(default_factory=threading.Lock)
     # more ports of the same broker cluster: a lost connection goes on at the next one
     failover: list[int] = field(default_factory=list)
+    client_id: str = "platform"  # one per consumer (a fleet shard's own, say)
 
     def __post_init__(self) -> None:
         pki = self.broker.pki
         # A persistent session: what nodes publish while the platform (or the broker) is down
         # waits for it, as the city's data platform would want.
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="platform",
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
                                   clean_session=False)
         self.client.tls_set(ca_certs=str(pki.ca_pem), certfile=str(pki.dir / "platform.pem"),
                             keyfile=str(pki.dir / "platform.key"))
