@@ -72,7 +72,10 @@ def run_soak(hours: float = 24, outage_hours: float = 6, outages: int = 3,
         if not node.alive():
             raise ToolError(f"the soak node died; see {node.log_path}")
         health = [by_name(m.payload) for m in dep.platform.of("health", device)]
-        steady = [h["heap_steady"] for h in health if h.get("heap_steady")]
+        # the steady heap of a node with at most its newest reading queued: while a backlog
+        # drains, its packs in flight are alive at the quiet point too (work, not growth)
+        steady = [h["heap_steady"] for h in health if h.get("heap_steady")
+                  and h.get("queued", 0) <= 1]
         heap_first, heap_last = heap_trend(steady)
         seen = dep.platform.readings(device)
         top = max(seen)
