@@ -13,8 +13,9 @@ def test_a_small_fleet_through_its_faults_loses_nothing(tmp_path) -> None:
     kinds = {e.split("  ", 1)[1].split(" (")[0] for e in r.events}
     assert {"broker restart", "network down", "network up", "power cut", "power on",
             "sensor fault", "sensor back"} <= kinds, r.events
-    # 12 nodes, a reading every 15 simulated minutes for 2 hours: ~8 each
-    assert r.readings >= 12 * 7, r
+    # 12 nodes, a reading every 15 simulated minutes for 2 hours: 8 each at most (a node's
+    # boot takes a simulated interval or so on a loaded machine, a power cut another)
+    assert r.readings >= 12 * 5, r
     assert r.lost == 0 and r.differing == 0, (r.lost_by_node, r)
     assert 0 < r.reconnects_per_s_peak <= 12, r  # the restart's reconnects, spread out
 
@@ -47,6 +48,6 @@ def test_two_shards_on_one_machine_share_one_broker(tmp_path) -> None:
     assert a["fleet_nodes"] == b["fleet_nodes"] == "4 count", (a, b)
     assert a["fleet_readings_lost"] == b["fleet_readings_lost"] == "0 count", (a, b)
     readings = int(a["fleet_readings"].split()[0]) + int(b["fleet_readings"].split()[0])
-    assert readings >= 8 * 7, (a, b)  # a reading every 15 simulated minutes for 2 hours
+    assert readings >= 8 * 5, (a, b)  # of at most 8 a node in 2 simulated hours
     # the second shard's nodes went through the first shard's broker restart
     assert "h  broker restart" in err_first and "h  broker restart" not in second.stderr
