@@ -63,6 +63,17 @@ def _unix(i, t=T0):
     return reading.encode(reading.UNIX, t + i, 0, BOOT, [(0, 2000 + 100 * i), (1, 100)])
 
 
+def _backlog(n, batch):
+    """An outbox with readings 1..n queued while the clock was set, drained as a backlog (the
+    newest not sent ahead)."""
+    ob, folder = _outbox(batch=batch)
+    ob.clock.set(T0 - 341)
+    for i in range(n):
+        ob.put(_unix(i))
+    ob.fresh = None
+    return ob, folder
+
+
 def _mono(ms, boot, value):
     return reading.encode(reading.MONO, ms // 1000, ms % 1000, boot, [(0, value)])
 
@@ -139,11 +150,7 @@ def test_after_the_hold_a_reading_goes_without_time_and_a_pack_never_mixes():
 
 
 def test_nothing_leaves_before_sent_and_a_restart_keeps_the_rest():
-    ob, folder = _outbox(batch=3)
-    ob.clock.set(T0 - 341)
-    for i in range(7):
-        ob.put(_unix(i))
-    ob.fresh = None
+    ob, folder = _backlog(7, batch=3)
     first = _seqs(ob.take())
     ob.rewind()  # a failed publish: the connection went, nothing acknowledged
     assert first == [1, 2, 3] and _seqs(ob.take()) == first  # the same pack again
@@ -155,11 +162,7 @@ def test_nothing_leaves_before_sent_and_a_restart_keeps_the_rest():
 
 
 def test_a_memory_error_halves_the_batch_and_each_delivery_grows_it_back():
-    ob, folder = _outbox(batch=8)
-    ob.clock.set(T0 - 341)
-    for i in range(20):
-        ob.put(_unix(i))
-    ob.fresh = None
+    ob, folder = _backlog(20, batch=8)
     assert ob.short_of_memory() == 4 and ob.short_of_memory() == 2
     assert _seqs(ob.take()) == [1, 2]
     ob.sent()
@@ -185,11 +188,7 @@ def test_an_unreadable_record_is_acknowledged_and_counted_never_published():
 
 
 def test_packs_in_flight_follow_each_other_and_leave_in_order():
-    ob, folder = _outbox(batch=3)
-    ob.clock.set(T0 - 341)
-    for i in range(8):
-        ob.put(_unix(i))
-    ob.fresh = None
+    ob, folder = _backlog(8, batch=3)
     packs = [_seqs(ob.take()) for _ in range(3)]
     assert packs == [[1, 2, 3], [4, 5, 6], [7, 8]], packs  # each after the last one taken
     assert ob.take() is None and len(ob) == 8  # all in flight, none acknowledged yet
@@ -205,11 +204,7 @@ def test_packs_in_flight_follow_each_other_and_leave_in_order():
 
 
 def test_a_lost_connection_sends_what_was_in_flight_again_and_nothing_else():
-    ob, folder = _outbox(batch=2)
-    ob.clock.set(T0 - 341)
-    for i in range(6):
-        ob.put(_unix(i))
-    ob.fresh = None
+    ob, folder = _backlog(6, batch=2)
     ob.take()
     ob.take()
     ob.sent()  # [1, 2] acknowledged; [3, 4] in flight when the connection goes

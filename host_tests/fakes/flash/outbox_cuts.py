@@ -5,11 +5,10 @@
 # operations; the node reboots on what the flash kept and drains everything left.
 import fakeflash
 import outbox
-import reading
 import spool
 import store
+from powercut import NAMES, payload
 
-NAMES = [["temperature", "Cel"], ["pm25", "ug/m3"]]
 CONFIGS = ['{"interval_s": 60, "v": %d}' % i for i in range(40)]
 
 
@@ -21,10 +20,6 @@ class Clock:
 
     def at(self, s, ms):
         return s, ms
-
-
-def payload(i):
-    return bytes(reading.encode(reading.UNIX, 96000000 + i, 0, 1, [(0, 2000 + i), (1, 100 * i)]))
 
 
 def _outbox(capacity, segment_records, boot):
