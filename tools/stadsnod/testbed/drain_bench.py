@@ -105,8 +105,8 @@ def run_drain(count: int = 4320, workdir: Path | None = None, restart_at: int = 
         finished = max(m.at for m in dep.platform.of("data", device))
         time.sleep(2.5)  # one more health pack, with the heap of the drain
         peaks = [by_name(m.payload).get("heap_peak", 0) for m in dep.platform.of("health", device)]
-        return DrainResult(readings=count, lost=len(want - set(seen)),
-                           duplicates=sum(len(v) - 1 for k, v in seen.items() if k in want),
-                           differing=sum(1 for v in seen.values() if any(d != v[0] for d in v)),
+        t = dep.platform.tally(device, upto=count)
+        return DrainResult(readings=count, lost=t.lost, duplicates=t.duplicates,
+                           differing=t.differing,
                            seconds=finished - started, heap_peak=max(peaks or [0]),
                            restarted_at=restarted_at)

@@ -227,15 +227,13 @@ def _count(dep: Deployment | JoinedDeployment, nodes: list[SimNode], plan: Fleet
     lost_by: dict[str, int] = {}
     heaps = []
     for n in nodes:
-        seen = dep.platform.readings(n.device_id)
-        top = max(seen or [0])
-        gone = len(set(range(1, top + 1)) - set(seen))
-        readings += len(seen)
-        lost += gone
-        if gone:
-            lost_by[n.device_id] = gone
-        dups += sum(len(v) - 1 for v in seen.values())
-        differing += sum(1 for v in seen.values() if any(d != v[0] for d in v))
+        t = dep.platform.tally(n.device_id)
+        readings += t.readings
+        lost += t.lost
+        if t.lost:
+            lost_by[n.device_id] = t.lost
+        dups += t.duplicates
+        differing += t.differing
         health = dep.platform.of("health", n.device_id)
         if health:
             heaps.append(by_name(health[-1].payload).get("heap_steady", 0))

@@ -39,6 +39,15 @@ class Message:
 
 
 @dataclass
+class Tally:
+    readings: int  # distinct sequence numbers seen
+    top: int  # the highest
+    lost: int  # sequence numbers missing below the end
+    duplicates: int  # deliveries beyond the first, up to the end
+    differing: int  # sequence numbers delivered as different readings (must be 0)
+
+
+@dataclass
 class Platform:
     broker: AnyBroker
     messages: list[Message] = field(default_factory=list)
@@ -110,6 +119,16 @@ class Platform:
                 else:
                     current[name] = r["value"]
         return out
+
+    def tally(self, device_id: str, upto: int | None = None) -> Tally:
+        """What arrived of a node's readings 1..upto (default: 1..its highest seq)."""
+        seen = self.readings(device_id)
+        top = max(seen or [0])
+        end = upto if upto is not None else top
+        return Tally(readings=len(seen), top=top,
+                     lost=sum(1 for seq in range(1, end + 1) if seq not in seen),
+                     duplicates=sum(len(v) - 1 for k, v in seen.items() if k <= end),
+                     differing=sum(1 for v in seen.values() if any(d != v[0] for d in v)))
 
     def clock_errors_ms(self, device_id: str) -> list[float]:
         """For each health pack of the node: the platform's receive time minus the pack's bt,

@@ -75,10 +75,9 @@ def cluster_failover(workdir: Path, sntp_port: int, after: int = 30) -> Failover
             _wait(lambda: len(platform.readings("rc-0001")) >= 6, 40)
             cluster.nodes[0].kill()
             _wait(lambda: _complete(platform, "rc-0001", after), 90)
-            seen = platform.readings("rc-0001")
-            top = max(seen or [0])
+            tally = platform.tally("rc-0001")
             console = node.console()
-            return Failover(readings=top, lost=len(set(range(1, top + 1)) - set(seen)),
+            return Failover(readings=tally.top, lost=tally.lost,
                             node_moved=any(f"connected to 127.0.0.1:{p}" in console
                                            for p in rest),
                             platform_moved=platform.at != 0)

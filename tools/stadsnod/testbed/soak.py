@@ -77,13 +77,11 @@ def run_soak(hours: float = 24, outage_hours: float = 6, outages: int = 3,
         steady = [h["heap_steady"] for h in health if h.get("heap_steady")
                   and h.get("queued", 0) <= 1]
         heap_first, heap_last = heap_trend(steady)
-        seen = dep.platform.readings(device)
-        top = max(seen)
-        lost = len(set(range(1, top + 1)) - set(seen))
-        dups = sum(len(v) - 1 for v in seen.values())
+        tally = dep.platform.tally(device)
         drained = sum(n for n, _ in drains)
         spent = sum(t for _, t in drains)
-        return SoakResult(readings=top, lost=lost, duplicates=dups,
+        return SoakResult(readings=tally.top, lost=tally.lost,
+                          duplicates=tally.duplicates,
                           heap_growth=heap_last - heap_first,
                           watchdog_resets=node.resets.count(3),
                           drain_per_s=drained / spent if spent else 0.0,
