@@ -7,6 +7,8 @@ import getpass
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +23,40 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_listening(port: int, proc: subprocess.Popen, what: str, timeout: float = 10) -> None:
+    """Until `proc` accepts TCP connections on loopback `port`; ToolError when it exits or
+    does not within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise ToolError(f"{what} exited at start")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise ToolError(f"{what} did not listen on port {port} within {timeout:.0f} s")
+
+
+@contextmanager
+def plain_mosquitto(workdir: Path) -> Iterator[int]:
+    """A mosquitto on a plain TCP listener on loopback, anonymous, without persistence (for
+    the benches' peer client and the fuzzer's packet capture, not for nodes); yields its
+    port."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    conf = workdir / "plain-mosquitto.conf"
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    proc = subprocess.Popen([mosquitto(), "-c", str(conf)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        wait_listening(port, proc, "mosquitto (plain TCP)")
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 @dataclass
@@ -76,18 +112,14 @@ class Broker:
                                 key=self.pki.dir / "server.key")
         self.proc = subprocess.Popen([mosquitto(), "-c", str(conf)], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, start_new_session=True)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
-                raise ToolError(f"mosquitto exited at start:\n{err}{self._log_tail()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return self
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise ToolError(f"mosquitto did not listen on port {self.port} within 10 s")
+        try:
+            wait_listening(self.port, self.proc, "mosquitto")
+        except ToolError as e:
+            exited = self.proc.poll() is not None
+            err = self.proc.stderr.read().decode() if exited and self.proc.stderr else ""
+            self.stop()
+            raise ToolError(f"{e}:\n{err}{self._log_tail()}") from None
+        return self
 
     def _log_tail(self) -> str:
         try:

@@ -12,15 +12,14 @@ import hashlib
 import json
 import socket
 import struct
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.mpyrun import stream_code
-from ..core.paths import ROOT, ToolError, micropypath, mosquitto
-from .broker import free_port
+from ..core.paths import ROOT, ToolError, micropypath
+from .broker import plain_mosquitto
 from .simnode import node_config
 
 UNIXPORT = Path(__file__).parent / "unixport"
@@ -62,20 +61,8 @@ def _sntp_reply() -> bytes:
 def _mqtt_capture(workdir: Path) -> bytes:
     """Every byte a real mosquitto sends a client that connects, subscribes and publishes a
     QoS 1 message to itself."""
-    port = free_port()
-    conf = workdir / "fuzz-mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-    broker = subprocess.Popen([mosquitto(), "-c", str(conf)], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(50):
-            try:
-                s = socket.create_connection(("127.0.0.1", port), timeout=5)
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            raise ToolError("the fuzzer's mosquitto did not start")
+    with plain_mosquitto(workdir) as port, \
+            socket.create_connection(("127.0.0.1", port), timeout=5) as s:
         topic = b"stadsnod/fuzz-0001/cmd"
         s.sendall(bytes.fromhex("101700044d5154540402003c000b66757a7a2d636c69656e74"))
         s.sendall(b"\x82" + bytes([len(topic) + 5]) + b"\x00\x01" + struct.pack("!H", len(topic))
@@ -87,11 +74,7 @@ def _mqtt_capture(workdir: Path) -> bytes:
         deadline = time.time() + 5
         while time.time() < deadline and len(got) < 4 + 5 + 4 + 2 + len(topic) + 2 + len(payload):
             got += s.recv(4096)
-        s.close()
         return got
-    finally:
-        broker.terminate()
-        broker.wait(10)
 
 
 def _envelope() -> bytes:

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import io
-import subprocess
 import sys
 import tarfile
-import time
 import urllib.request
 from pathlib import Path
 
 from ..core.mpyrun import run_code
-from ..core.paths import BUILD, ToolError, micropypath, mosquitto
-from .broker import free_port
+from ..core.paths import BUILD, ToolError, micropypath
+from .broker import plain_mosquitto
 
 UMQTT_VERSION = "1.3.4"
 UMQTT_SDIST = ("https://files.pythonhosted.org/packages/bd/cf/697e3418b2f44222b3e848078b1e33ee"
@@ -53,20 +51,10 @@ def run_peer_bench(workdir: Path) -> dict[str, tuple[float, int]]:
     if not (PEER_DIR / "umqtt" / "simple.py").exists():
         raise ToolError("umqtt.simple is not here: run `make peers` (it fetches the pinned "
                         "micropython-umqtt.simple from PyPI)")
-    workdir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    conf = workdir / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-    broker = subprocess.Popen([mosquitto(), "-c", str(conf)], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    try:
-        time.sleep(0.5)
+    with plain_mosquitto(workdir) as port:
         r = run_code("import mqtt_peer_bench", heap="1M", timeout=300,
                      env={"PEER_PORT": str(port)},
                      path=micropypath(PEER_DIR, UNIXPORT, fakes=False))
-    finally:
-        broker.terminate()
-        broker.wait(10)
     if r.returncode:
         raise ToolError(f"the MQTT peer bench failed:\n{r.stdout}{r.stderr}")
     out = {}

@@ -8,14 +8,12 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 from ..cityit.city import City
 from ..core.paths import ToolError
-from .broker import free_port
+from .broker import free_port, wait_listening
 
 SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"  # not /usr/sbin's wrapper, which su's
 
@@ -75,18 +73,12 @@ class RabbitBroker:
 
     def wait(self, timeout: float = 60) -> RabbitBroker:
         assert self.proc is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise ToolError(f"RabbitMQ exited at start; see {self.log}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return self
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise ToolError(f"RabbitMQ did not listen on port {self.port} within {timeout:.0f} s; "
-                        f"see {self.log}")
+        try:
+            wait_listening(self.port, self.proc, "RabbitMQ", timeout)
+        except ToolError as e:
+            self.stop()
+            raise ToolError(f"{e}; see {self.log}") from None
+        return self
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
