@@ -112,17 +112,20 @@ class MQTTClient:
         raise MQTTException("no PUBACK for packet %d after %d tries" % (pid, attempt + 1))
 
     async def publish_start(self, topic, msg, retain=False):
-        """Sends a QoS 1 publish and returns its packet id without waiting for the PUBACK, so
-        several can be in flight; acked(pid) waits for it. Nothing is retransmitted within
-        the connection: the caller sends again after a reconnect."""
+        """Sends a QoS 1 publish, returns its packet id at once (several can be in flight;
+        acked(pid) waits). No retransmission here: the caller sends again on reconnect."""
         if not self.connected:
             raise MQTTException("not connected")
         if isinstance(msg, str):
             msg = msg.encode()
         pid = self._next_pid()
         self._acks[pid] = asyncio.Event()  # before the send: the PUBACK may beat the await
-        await self._send(pk.publish_head(topic, len(msg), 1, retain, False, pid), msg)
-        return pid  # on an error the caller forgets it with the rest of its window
+        try:
+            await self._send(pk.publish_head(topic, len(msg), 1, retain, False, pid), msg)
+        except BaseException:
+            self._acks.pop(pid, None)  # not sent: the caller never learns this id to forget it
+            raise
+        return pid
 
     async def acked(self, pid):
         """True once the PUBACK of publish_start's `pid` is in; False when none came within
