@@ -18,19 +18,11 @@ from stadsnod.testbed.rabbitmq import RabbitBroker, rabbitmq_installed
 from stadsnod.testbed.simnode import provision_sim_node
 from stadsnod.testbed.worlds import sim_world
 
+from host_tests.test_nothing_lost import wait_drained, wait_until
+
 pytestmark = pytest.mark.skipif(not rabbitmq_installed(),
                                 reason="rabbitmq-server is not installed (make rabbitmq)")
 NODES = ("rq-0001", "rq-0002")
-
-
-def wait_until(pred, timeout: float, what: str):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture(scope="module")
@@ -107,12 +99,9 @@ def test_nothing_is_lost_across_a_rabbitmq_restart_and_the_will_fires(rabbit) ->
     time.sleep(3)  # readings wait on the nodes' flash
     broker.start()
     wait_until(lambda: platform.client.is_connected(), 30, "the platform back")
-
-    def complete():
-        seen = platform.readings("rq-0002")
-        return len(seen) >= 12 and sorted(seen) == list(range(1, max(seen) + 1))
-
-    wait_until(complete, 60, "rq-0002's readings complete after the restart")
+    wait_drained(platform, "rq-0002", 12, 60)  # complete after the restart
+    known = len(platform.readings("rq-0002"))  # connected (a new reading arrives), then:
+    wait_until(lambda: len(platform.readings("rq-0002")) > known, 60, "rq-0002 connected")
     killed = time.time()
     nodes[1].stop(signal.SIGKILL)  # the power goes: the broker publishes its will
     wait_until(lambda: [m for m in platform.of("status", "rq-0002")
@@ -123,7 +112,10 @@ def test_a_revoked_device_is_refused_by_rabbitmq(rabbit) -> None:
     """City IT revokes rq-0001 and applies it to RabbitMQ: its connection goes, it cannot
     come back, and no reading of it arrives any more (rq-0002 keeps going)."""
     broker, platform, nodes, city = rabbit
-    wait_until(lambda: platform.readings("rq-0001"), 30, "rq-0001's readings")
+    # connected now (after the earlier restart its backoff may still be running): a new
+    # reading arrives
+    known = len(platform.readings("rq-0001"))
+    wait_until(lambda: len(platform.readings("rq-0001")) > known, 60, "rq-0001 connected")
     log_at = len(nodes[0].console())
     city.revoke("rq-0001")
     assert broker.apply_revocations() == ["rq-0001"]
