@@ -3,11 +3,12 @@
 # last will may never fire) and cannot reconnect. This one keeps a reader task and a keepalive
 # task beside the caller, retransmits QoS 1 publishes with DUP, can keep several QoS 1
 # publishes in flight (publish_start/acked), and gives up with an error instead of hanging.
-# Packets are built in mqttpkt.py; reconnecting is link/link.py's.
+# Packets are built in mqttpkt.py, the socket opened in tcp_stream.py; reconnecting is link.py's.
 import asyncio
 import time
 
 import mqttpkt as pk
+import tcp_stream
 
 
 class MQTTException(Exception):
@@ -74,7 +75,7 @@ class MQTTClient:
         return False
 
     async def _open(self, clean_session):
-        self._reader, self._writer = await asyncio.open_connection(
+        self._reader, self._writer = await tcp_stream.open_connection(
             self.server, self.port, ssl=self.ssl, server_hostname=self.server_hostname)
         await self._send(pk.connect(self.client_id, self.keepalive, clean_session, self.will,
                                     self.user, self.password))
@@ -238,17 +239,21 @@ class MQTTClient:
 
     async def _keepalive_loop(self):
         # Ping after half a keepalive of silence from us; give up after 1.5 keepalives without
-        # hearing the broker (spec 3.1.2.10 lets the broker wait 1.5x too).
+        # hearing the broker (spec 3.1.2.10 lets the broker wait 1.5x too). It sleeps until the
+        # nearer of the two is due, instead of looking once a second.
         ka = self.keepalive * 1000
         try:
             while self.connected:
-                await asyncio.sleep_ms(min(1000, ka // 4))
                 now = time.ticks_ms()
-                if time.ticks_diff(now, self._last_rx) > ka * 3 // 2:
+                silent = time.ticks_diff(now, self._last_rx)
+                if silent > ka * 3 // 2:
                     asyncio.create_task(self._close("keepalive: broker silent"))
                     return
-                if time.ticks_diff(now, self._last_tx) > ka // 2:
+                quiet = time.ticks_diff(now, self._last_tx)
+                if quiet > ka // 2:
                     await self.ping()
+                    continue
+                await asyncio.sleep_ms(min(ka // 2 - quiet, ka * 3 // 2 - silent) + 1)
         except asyncio.CancelledError:
             return
         except (OSError, MQTTException) as e:

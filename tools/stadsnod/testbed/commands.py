@@ -69,12 +69,12 @@ def _fuzz(args: argparse.Namespace) -> int:
 
 
 def _fleet_sim_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--nodes", type=int, default=100, help="nodes in the whole fleet")
+    p.add_argument("--nodes", type=int, default=1000, help="nodes in the whole fleet")
     p.add_argument("--hours", type=float, default=24, help="simulated hours")
     p.add_argument("--interval-min", type=float, default=15,
                    help="simulated minutes between a node's readings")
-    p.add_argument("--speed", type=float, default=96,
-                   help="simulated seconds per real second")
+    p.add_argument("--speed", type=float, default=120,
+                   help="simulated seconds per real second (120: a day in 12 minutes)")
     p.add_argument("--shard", default="1/1", help="I/N: run slice I of N of the fleet")
     p.add_argument("--seed", type=int, default=1, help="the fault schedule's seed")
     p.add_argument("--dir", default="run/fleet", help="the run's folder")

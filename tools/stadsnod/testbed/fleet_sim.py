@@ -5,17 +5,16 @@ The platform side counts every sequence number of every node: what was lost, wha
 (and that a duplicate is the same reading).
 
 What is scaled: time. A simulated hour lasts 3600/speed real seconds; a node publishes every
-`interval_min` simulated minutes and samples its sensors three times an interval (a deployed
-node samples every few seconds); warm-up times and health reports follow the same clock. The
+`interval_min` simulated minutes and samples its sensors once an interval (a deployed node
+samples every few seconds and averages); warm-up times and health reports follow the same
+clock. The keepalive (60 s), the backoff and the TLS handshakes run in real time. The
 kits are the air-quality ones (the 48 kHz microphone and the 10 Hz occupancy loops cannot run
 faster than real time). What is real: the firmware, TLS sessions, flash queue, broker, ACL and
 the faults."""
 
 from __future__ import annotations
 
-import random
 import re
-import signal
 import sys
 import time
 from collections import Counter
@@ -24,6 +23,7 @@ from pathlib import Path
 
 from ..core.senml import by_name
 from .deployment import Deployment
+from .fleet_faults import Schedule
 from .fleet_shards import JoinedDeployment, announce, wait_for_joined
 from .simnode import SimNode
 from .worlds import kit_sensors, sim_world
@@ -35,10 +35,10 @@ RECONNECT_SPREAD_S = 10
 
 @dataclass
 class FleetPlan:
-    nodes: int = 100
+    nodes: int = 1000
     hours: float = 24.0
     interval_min: float = 15.0
-    speed: float = 96.0  # simulated seconds per real second
+    speed: float = 120.0  # simulated seconds per real second: a day in 12 minutes
     shard: tuple[int, int] = (1, 1)  # this run's slice I of N: nodes i with i % N == I - 1
     seed: int = 1
     join: Path | None = None  # another shard's run folder: use its broker and city PKI
@@ -61,6 +61,7 @@ class FleetResult:
     duplicates: int
     differing: int
     rss_bytes_per_node: float
+    pss_bytes_per_node: float
     heap_bytes_per_node: float
     messages_per_s: float
     reconnects_per_s_peak: int
@@ -72,14 +73,31 @@ def _progress(msg: str) -> None:
     print(f"fleet: {msg}", file=sys.stderr, flush=True)
 
 
-def _rss(node: SimNode) -> int:
+def _memory(node: SimNode) -> tuple[int, int]:
+    """(RSS, PSS) of a node's process in bytes: RSS counts the MicroPython binary and the
+    libraries every node shares in full; PSS shares them out, which is what a node costs."""
     try:
-        for line in Path(f"/proc/{node.proc.pid}/status").read_text().splitlines():  # type: ignore[union-attr]
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, AttributeError):
-        pass
-    return 0
+        pid = node.proc.pid  # type: ignore[union-attr]
+        rss = pss = 0
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Rss:"):
+                rss = int(line.split()[1]) * 1024
+            elif line.startswith("Pss:"):
+                pss = int(line.split()[1]) * 1024
+        return rss, pss
+    except (OSError, AttributeError, ValueError):
+        return 0, 0
+
+
+def _raise_file_limit(nodes: int) -> None:
+    """The broker holds a socket per node and this process a console log per node: lift the
+    soft limit on open files to the hard one when a fleet needs more than it allows."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 4 * nodes + 256
+    if soft != resource.RLIM_INFINITY and soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
 
 
 def _connects_per_s(log: Path, since: float) -> int:
@@ -96,62 +114,6 @@ def _connects_per_s(log: Path, since: float) -> int:
     return max(per_s.values() or [0])
 
 
-class Schedule:
-    """The faults, each at a fraction of the run: the broker restarts; 10 % of the nodes lose
-    their network for 2 simulated hours; 5 % lose power and boot again 5 simulated minutes
-    later; 3 nodes' sensor NACKs for a simulated hour."""
-
-    def __init__(self, plan: FleetPlan, nodes: list[SimNode], dep) -> None:
-        rng = random.Random(plan.seed)
-        self.plan, self.nodes, self.dep = plan, nodes, dep
-        n = len(nodes)
-        offline = rng.sample(nodes, max(1, n // 10))
-        cut = rng.sample(nodes, max(1, n // 20))
-        faulty = rng.sample(nodes, min(3, n))
-        h = plan.hours
-        two_h = min(2.0, h * 0.2)
-        self.actions: list[tuple[float, str, object]] = []
-        if plan.join is None:  # the shard that runs the broker restarts it
-            self.actions.append((h * 0.25, "broker restart", None))
-        self.actions += [(h * 0.4, "network down", offline),
-                         (h * 0.4 + two_h, "network up", offline)]
-        for node in cut:
-            at = h * rng.uniform(0.5, 0.8)
-            self.actions += [(at, "power cut", node), (at + 5 / 60, "power on", node)]
-        self.actions += [(h * 0.6, "sensor fault", faulty),
-                         (h * 0.6 + min(1.0, h * 0.1), "sensor back", faulty)]
-        self.actions.sort(key=lambda a: a[0])
-        self.restarted_at: float | None = None
-        self.events: list[str] = []
-
-    def due(self, sim_h: float) -> None:
-        while self.actions and self.actions[0][0] <= sim_h:
-            at, what, target = self.actions.pop(0)
-            self._do(what, target)
-            count = len(target) if isinstance(target, list) else 1
-            self.events.append(f"{at:5.2f} h  {what} ({count} node(s))" if target is not None
-                               else f"{at:5.2f} h  {what}")
-            _progress(self.events[-1])
-
-    def _do(self, what: str, target) -> None:
-        if what == "broker restart":
-            self.dep.broker.stop()
-            time.sleep(1)
-            self.restarted_at = time.time()
-            self.dep.broker.start()
-        elif what in ("network down", "network up"):
-            for n in target:
-                n.set_wifi(what == "network up")
-        elif what == "power cut":
-            target.stop(signal.SIGKILL)
-        elif what == "power on":
-            target.start()
-        elif what in ("sensor fault", "sensor back"):
-            for n in target:
-                n.set_fault("i2c0-0x76" if "bme280" in str(n.config["sensors"]) else
-                            "i2c0-0x69", "nack" if what == "sensor fault" else None)
-
-
 def run_fleet(plan: FleetPlan, workdir: Path) -> FleetResult:
     interval_s = plan.interval_min * 60 / plan.speed
     time_scale = 1 / plan.speed
@@ -162,23 +124,24 @@ def run_fleet(plan: FleetPlan, workdir: Path) -> FleetResult:
             announce(workdir, dep)
         else:
             (plan.join / f"joined-{plan.shard[0]}.started").touch()
+        _raise_file_limit(len(plan.ids()))
         nodes = []
-        for k in plan.ids():
+        t0 = time.time()
+        # Each node boots as soon as it is provisioned: the city PKI's issuing paces the
+        # power-ups (about 20 a second here), as a city's nodes do not all boot in one second.
+        for i, k in enumerate(plan.ids()):
             kit = KITS[k % len(KITS)]
             node = dep.add_node(f"fleet-{k:05d}", kit=kit,
-                                sensors=kit_sensors(kit, interval_s / 3, time_scale),
+                                sensors=kit_sensors(kit, interval_s, time_scale),
                                 interval_s=interval_s, health_s=interval_s,
                                 keepalive_s=60)
             node.world = sim_world(k, kit=kit, time_scale=time_scale)
             node.config["broker"]["reconnect_spread_s"] = RECONNECT_SPREAD_S
-            node.prepare()
-            nodes.append(node)
-        _progress(f"{len(nodes)} nodes provisioned; starting them")
-        t0 = time.time()
-        for i, n in enumerate(nodes):
-            n.start()
-            if i % 20 == 19:
-                time.sleep(0.5)  # a city's nodes do not all power up in the same second
+            node.watchdog_check_s = 1.0
+            nodes.append(node.prepare().start())
+            if i % 100 == 99:
+                _progress(f"{i + 1} nodes provisioned and booting")
+        _progress(f"{len(nodes)} nodes running")
         schedule = Schedule(plan, nodes, dep)
         start = time.time()
         end = start + plan.real_s(plan.hours)
@@ -196,10 +159,11 @@ def run_fleet(plan: FleetPlan, workdir: Path) -> FleetResult:
         for n in nodes:
             n.set_wifi(True)
         _progress("simulated time over; waiting for the queues to drain")
-        rss = [r for r in (_rss(n) for n in nodes) if r]
+        mem = [m for m in (_memory(n) for n in nodes) if m[0]]
         result = _count(dep, nodes, plan, drain_s=max(30.0, 4 * interval_s))
         result.wall_s = time.time() - t0
-        result.rss_bytes_per_node = sum(rss) / max(1, len(rss))
+        result.rss_bytes_per_node = sum(m[0] for m in mem) / max(1, len(mem))
+        result.pss_bytes_per_node = sum(m[1] for m in mem) / max(1, len(mem))
         result.reconnects_per_s_peak = _connects_per_s(dep.broker.log,
                                                        schedule.restarted_at or end)
         result.events = schedule.events
@@ -240,6 +204,7 @@ def _count(dep: Deployment | JoinedDeployment, nodes: list[SimNode], plan: Fleet
     wall = plan.real_s(plan.hours)
     return FleetResult(nodes=len(nodes), sim_hours=plan.hours, wall_s=0, readings=readings,
                        lost=lost, duplicates=dups, differing=differing, rss_bytes_per_node=0,
+                       pss_bytes_per_node=0,
                        heap_bytes_per_node=sum(heaps) / max(1, len(heaps)),
                        messages_per_s=len(dep.platform.messages) / wall,
                        reconnects_per_s_peak=0, lost_by_node=lost_by)
@@ -268,6 +233,7 @@ def print_fleet(r: FleetResult, keep: Path | None = None) -> None:
             ("wall time", f"{r.wall_s:.0f} s"), ("readings", r.readings),
             ("lost", r.lost), ("duplicates", f"{r.duplicates} ({r.differing} differing)"),
             ("RSS per node", f"{r.rss_bytes_per_node / 1e6:.1f} MB"),
+            ("PSS per node (shared pages shared out)", f"{r.pss_bytes_per_node / 1e6:.1f} MB"),
             ("GC heap per node", f"{r.heap_bytes_per_node / 1e3:.1f} KB"),
             ("broker messages/s", f"{r.messages_per_s:.1f}"),
             ("reconnects/s after the broker restart, peak", r.reconnects_per_s_peak)]
@@ -279,6 +245,7 @@ def print_fleet(r: FleetResult, keep: Path | None = None) -> None:
         f"fleet_wall_s: {r.wall_s:.0f} s", f"fleet_readings: {r.readings} count",
         f"fleet_readings_lost: {r.lost} count", f"fleet_duplicates: {r.duplicates} count",
         f"fleet_rss_bytes_per_node: {r.rss_bytes_per_node:.0f} bytes",
+        f"fleet_pss_bytes_per_node: {r.pss_bytes_per_node:.0f} bytes",
         f"fleet_heap_bytes_per_node: {r.heap_bytes_per_node:.0f} bytes",
         f"fleet_messages_per_s: {r.messages_per_s:.1f} messages/s",
         f"fleet_reconnects_per_s_peak: {r.reconnects_per_s_peak} connects/s"))

@@ -67,6 +67,10 @@ class Platform:
         self.client.reconnect_delay_set(1, 2)  # back quickly after a broker restart
         self.client.on_message = self._on_message
         self._subscribed = threading.Event()
+        self._by: dict[tuple[str, str], list[Message]] = {}  # (device, suffix) -> messages
+        # device -> (data packs resolved so far, seq -> deliveries)
+        self._readings: dict[str, tuple[int, dict[int, list]]] = {}
+        self._readings_lock = threading.Lock()
         self.client.on_subscribe = lambda *a: self._subscribed.set()
         self.ports = [self.broker.port, *self.failover]
         self.at = 0  # the port in use
@@ -78,17 +82,29 @@ class Platform:
         self.client.connect_async("127.0.0.1", self.ports[self.at])
 
     def _on_message(self, _c, _u, m) -> None:
+        msg = Message(m.topic, m.payload, m.retain, time.time())
+        parts = m.topic.split("/", 2)
         with self.lock:
-            self.messages.append(Message(m.topic, m.payload, m.retain, time.time()))
+            self.messages.append(msg)
+            if len(parts) == 3:  # <root>/<device>/<suffix>
+                self._by.setdefault((parts[1], parts[2]), []).append(msg)
 
     def start(self, topic: str = "stadsnod/#") -> Platform:
         # The broker's certificate names BROKER_HOSTNAME; we reach it on 127.0.0.1, which the
         # certificate also lists as an IP SAN, so verification stays on.
+        # Subscribed once the broker has accepted the connection (and again after each
+        # reconnect): RabbitMQ sometimes never answered a SUBSCRIBE sent behind the CONNECT
+        # before its CONNACK, and the tests then failed waiting for the SUBACK.
+        def subscribe(client, _userdata, _flags, reason, _props) -> None:
+            if not reason.is_failure:
+                client.subscribe(topic, qos=1)
+
+        self.client.on_connect = subscribe
         self.client.connect("127.0.0.1", self.broker.port)
-        self.client.subscribe(topic, qos=1)
         self.client.loop_start()
-        if not self._subscribed.wait(5):
-            raise TimeoutError("platform subscription not acknowledged")
+        if not self._subscribed.wait(30):  # a bound on a hang, not on speed
+            raise TimeoutError("platform subscription not acknowledged in 30 s: is the broker "
+                               "up and does its ACL let the platform read stadsnod/#?")
         return self
 
     def stop(self) -> None:
@@ -97,6 +113,8 @@ class Platform:
 
     def of(self, topic_suffix: str, device_id: str | None = None) -> list[Message]:
         with self.lock:
+            if device_id is not None:  # a thousand nodes' messages are not scanned per node
+                return list(self._by.get((device_id, topic_suffix), ()))
             # <root>/<device>/<suffix> exactly: "data" is not "update/data"
             return [m for m in self.messages if m.topic.count("/") >= 2
                     and m.topic.split("/", 2)[2] == topic_suffix
@@ -105,10 +123,15 @@ class Platform:
     def readings(self, device_id: str) -> dict[int, list[tuple[float | None, dict]]]:
         """seq -> every delivery of that reading: (Unix time or None, {name: value}). In a
         data pack each reading starts with its `seq` record (wire contract)."""
+        with self._readings_lock:
+            return {seq: list(v) for seq, v in self._resolve_new(device_id).items()}
+
+    def _resolve_new(self, device_id: str) -> dict[int, list]:
         from ..core.senml import resolve
 
-        out: dict[int, list] = {}
-        for m in self.of("data", device_id):
+        packs = self.of("data", device_id)
+        done, out = self._readings.get(device_id, (0, {}))
+        for m in packs[done:]:  # resolved once each: a fleet's count asks every second
             current: dict = {}
             for r in resolve(m.payload, now=0):
                 name = r["n"].rsplit(":", 1)[1]
@@ -118,6 +141,7 @@ class Platform:
                         (r["t"] if r["t"] >= 2**28 else None, current))
                 else:
                     current[name] = r["value"]
+        self._readings[device_id] = (len(packs), out)
         return out
 
     def tally(self, device_id: str, upto: int | None = None) -> Tally:

@@ -57,6 +57,9 @@ class SimNode:
     # a ROMFS image of the build (core/build.romfs_image): the node imports its modules from it
     # in place, as a board with a ROM partition does, instead of loading them into the heap
     romfs: Path | None = None
+    # how often the supervisor reads the node's watchdog file: a fleet of hundreds of nodes
+    # with 30 s watchdogs needs no look every 0.1 s
+    watchdog_check_s: float = 0.1
 
     def prepare(self) -> SimNode:
         (self.dir / "sim").mkdir(parents=True, exist_ok=True)
@@ -70,9 +73,10 @@ class SimNode:
 
     def start(self) -> SimNode:
         self._stopping = False
+        self._lock = threading.Lock()
+        self._wdt_checked = 0.0
         self._launch(None)
-        self._supervisor = threading.Thread(target=self._supervise, daemon=True)
-        self._supervisor.start()
+        _SUPERVISOR.add(self)
         return self
 
     def _launch(self, cause: int | None) -> None:
@@ -110,23 +114,27 @@ class SimNode:
         except (OSError, ValueError):
             return False  # not started, or caught in the middle of a feed's rewrite
 
-    def _supervise(self) -> None:
-        while not self._stopping:
-            time.sleep(0.1)
+    def _check(self) -> None:
+        """The supervisor's look at this node: reboot it after machine.reset(), deep sleep or
+        a watchdog that expired; leave it down after a crash, for the tests to see."""
+        with self._lock:
             proc = self.proc
             if proc is None or self._stopping:
                 return
             rc = proc.poll()
-            if rc is None and not self._watchdog_expired():
-                continue
             if rc is None:
+                now = time.monotonic()
+                if now - self._wdt_checked < self.watchdog_check_s:
+                    return
+                self._wdt_checked = now
+                if not self._watchdog_expired():
+                    return
                 cause = _WDT_RESET
                 self._kill(proc)
             elif rc in (_EXIT_RESET, _EXIT_DEEPSLEEP):
                 cause = _HARD_RESET if rc == _EXIT_RESET else _DEEPSLEEP_RESET
             else:
-                return  # it crashed or exited: it stays down, for the tests to see
-            if self._stopping:
+                _SUPERVISOR.discard(self)
                 return
             self.log.close()
             self.resets.append(cause)
@@ -170,15 +178,47 @@ class SimNode:
             return ""
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
-        self._stopping = True
-        sup = getattr(self, "_supervisor", None)
-        if sup and sup is not threading.current_thread():
-            sup.join(2)
-        if self.proc and self.proc.poll() is None:
-            self._kill(self.proc, sig)
-        if self.proc:
-            self.log.close()
-        self.proc = None
+        _SUPERVISOR.discard(self)
+        with getattr(self, "_lock", threading.Lock()):
+            self._stopping = True
+            if self.proc and self.proc.poll() is None:
+                self._kill(self.proc, sig)
+            if self.proc:
+                self.log.close()
+            self.proc = None
+
+
+class _Supervisor:
+    """One thread for every started node (a fleet of a thousand has no thousand threads): ten
+    times a second it asks each node's process whether it is still running."""
+
+    def __init__(self) -> None:
+        self._nodes: dict[int, SimNode] = {}  # by id(): a dataclass node has no hash
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def add(self, node: SimNode) -> None:
+        with self._lock:
+            self._nodes[id(node)] = node
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, daemon=True,
+                                                name="simnode-supervisor")
+                self._thread.start()
+
+    def discard(self, node: SimNode) -> None:
+        with self._lock:
+            self._nodes.pop(id(node), None)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(0.1)
+            with self._lock:
+                nodes = list(self._nodes.values())
+            for node in nodes:
+                node._check()
+
+
+_SUPERVISOR = _Supervisor()
 
 
 def provision_sim_node(folder: Path, device_id: str, pki, broker_port: int, ntp_port: int, *,
