@@ -51,3 +51,28 @@ def test_two_shards_on_one_machine_share_one_broker(tmp_path) -> None:
     assert readings >= 8 * 5, (a, b)  # of at most 8 a node in 2 simulated hours
     # the second shard's nodes went through the first shard's broker restart
     assert "h  broker restart" in err_first and "h  broker restart" not in second.stderr
+
+
+def test_a_reading_sent_again_in_another_pack_counts_as_the_same_reading(tmp_path) -> None:
+    """A 1,000-node run reported 3 'differing' duplicates that were one reading each: sent
+    again after a reconnect in a pack with another base time, bt + t came out 1 ulp apart in
+    doubles (1796552549.104 + 140.891 is 1796552689.9950001). Nodes stamp in ms; so does the
+    platform's comparison."""
+    import json
+    from types import SimpleNamespace
+
+    from stadsnod.testbed.demo_city import DemoCity
+    from stadsnod.testbed.platform import Platform
+
+    assert 1796552549.104 + 140.891 != 1796552689.995  # the doubles really differ
+    city = DemoCity.create(tmp_path / "pki")
+    platform = Platform(SimpleNamespace(pki=city, port=1))  # type: ignore[arg-type]
+    bn = "urn:dev:mac:fleet-00656:"
+    for bt, t in ((1796552689.0, 0.995), (1796552549.104, 140.891)):
+        pack = [{"bn": bn, "bt": bt, "n": "seq", "v": 22, "t": t},
+                {"n": "bme280_0x76/temperature", "u": "Cel", "v": 6.5, "t": t}]
+        platform._on_message(None, None, SimpleNamespace(
+            topic="stadsnod/fleet-00656/data", payload=json.dumps(pack).encode(), retain=False))
+    tally = platform.tally("fleet-00656")
+    assert (tally.readings, tally.duplicates, tally.differing) == (1, 1, 0), tally
+    assert platform.readings("fleet-00656")[22][0][0] == 1796552689.995

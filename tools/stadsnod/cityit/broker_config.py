@@ -34,6 +34,10 @@ allow_anonymous false
 persistence true
 persistence_location {dir}/
 autosave_interval 60
+# No cap on a session's queue: mosquitto's default (1,000 messages) dropped readings for the
+# platform when a 1,000-node fleet reconnected at once after a broker restart. A queue is
+# bounded by the broker's memory instead.
+max_queued_messages 0
 log_dest file {dir}/mosquitto.log
 log_type error
 log_type warning

@@ -67,6 +67,7 @@ class FleetResult:
     reconnects_per_s_peak: int
     events: list[str] = field(default_factory=list)
     lost_by_node: dict[str, int] = field(default_factory=dict)
+    differing_examples: list[str] = field(default_factory=list)
 
 
 def _progress(msg: str) -> None:
@@ -188,6 +189,7 @@ def _count(dep: Deployment | JoinedDeployment, nodes: list[SimNode], plan: Fleet
             break
         time.sleep(1)
     readings = lost = dups = differing = 0
+    examples: list[str] = []  # duplicates that differ: each delivery, to see how
     lost_by: dict[str, int] = {}
     heaps = []
     for n in nodes:
@@ -198,6 +200,10 @@ def _count(dep: Deployment | JoinedDeployment, nodes: list[SimNode], plan: Fleet
             lost_by[n.device_id] = t.lost
         dups += t.duplicates
         differing += t.differing
+        if t.differing and len(examples) < 5:
+            seen = dep.platform.readings(n.device_id)
+            examples += [f"{n.device_id} seq {seq}: {v}" for seq, v in sorted(seen.items())
+                         if any(d != v[0] for d in v)][:2]
         health = dep.platform.of("health", n.device_id)
         if health:
             heaps.append(by_name(health[-1].payload).get("heap_steady", 0))
@@ -207,7 +213,7 @@ def _count(dep: Deployment | JoinedDeployment, nodes: list[SimNode], plan: Fleet
                        pss_bytes_per_node=0,
                        heap_bytes_per_node=sum(heaps) / max(1, len(heaps)),
                        messages_per_s=len(dep.platform.messages) / wall,
-                       reconnects_per_s_peak=0, lost_by_node=lost_by)
+                       reconnects_per_s_peak=0, lost_by_node=lost_by, differing_examples=examples)
 
 
 def last_figures(workdir: Path) -> str | None:
@@ -237,7 +243,7 @@ def print_fleet(r: FleetResult, keep: Path | None = None) -> None:
             ("GC heap per node", f"{r.heap_bytes_per_node / 1e3:.1f} KB"),
             ("broker messages/s", f"{r.messages_per_s:.1f}"),
             ("reconnects/s after the broker restart, peak", r.reconnects_per_s_peak)]
-    print("\n".join(r.events), file=sys.stderr)
+    print("\n".join(r.events + r.differing_examples), file=sys.stderr)
     for name, value in rows:
         print(f"  {name:<44} {value}", file=sys.stderr)
     figures = "".join(f"{line}\n" for line in (

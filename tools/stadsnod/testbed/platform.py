@@ -137,8 +137,10 @@ class Platform:
                 name = r["n"].rsplit(":", 1)[1]
                 if name == "seq":
                     current = {}
+                    # to the ms a node stamps in: bt + t in doubles differs in the last bit
+                    # between two packs that carry the same reading under different bases
                     out.setdefault(int(r["value"]), []).append(
-                        (r["t"] if r["t"] >= 2**28 else None, current))
+                        (round(r["t"], 3) if r["t"] >= 2**28 else None, current))
                 else:
                     current[name] = r["value"]
         self._readings[device_id] = (len(packs), out)
