@@ -35,8 +35,10 @@ def test_two_shards_on_one_machine_share_one_broker(tmp_path) -> None:
     deadline = time.time() + 60
     while not (tmp_path / "a" / "fleet.json").exists() and time.time() < deadline:
         time.sleep(0.2)
+    # a folder relative to where it runs, as `make fleet` gives (run/fleet): its nodes died at
+    # boot once, looking for their fake hardware's description by that relative path
     second = subprocess.run([*cli, "--shard", "2/2", "--join", str(tmp_path / "a"), "--dir",
-                             str(tmp_path / "b")], capture_output=True, text=True, timeout=300)
+                             "b"], capture_output=True, text=True, timeout=300, cwd=tmp_path)
     out_first, err_first = first.communicate(timeout=300)
     assert first.returncode == 0 and second.returncode == 0, (err_first[-2000:],
                                                               second.stderr[-2000:])

@@ -61,6 +61,10 @@ class SimNode:
     # with 30 s watchdogs needs no look every 0.1 s
     watchdog_check_s: float = 0.1
 
+    def __post_init__(self) -> None:
+        # absolute: the node runs in its folder, and reads sim.json by the path given to it
+        self.dir = Path(self.dir).absolute()
+
     def prepare(self) -> SimNode:
         (self.dir / "sim").mkdir(parents=True, exist_ok=True)
         (self.dir / "config.json").write_text(json.dumps(self.config, indent=1))
