@@ -5,7 +5,9 @@ own parser, help and handler."""
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 
 from .analysis import commands as analysis
 from .cityit import commands as cityit
@@ -77,8 +79,16 @@ def _with_default(argv: list[str]) -> list[str]:
     return argv
 
 
+def _interrupted(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(_with_default(list(sys.argv[1:] if argv is None else argv)))
+    if threading.current_thread() is threading.main_thread():
+        # A `kill` unwinds like Ctrl-C: a simulation stops its nodes and its broker instead of
+        # leaving them running (nodes run in their own sessions, out of the terminal's reach).
+        signal.signal(signal.SIGTERM, _interrupted)
     try:
         code = args.func(args)
     except ToolError as e:
