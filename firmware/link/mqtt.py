@@ -75,7 +75,7 @@ class MQTTClient:
         return False
 
     async def _open(self, clean_session):
-        self._reader, self._writer = await tcp_stream.open_connection(
+        self._reader = self._writer = await tcp_stream.open_connection(
             self.server, self.port, ssl=self.ssl, server_hostname=self.server_hostname)
         await self._send(pk.connect(self.client_id, self.keepalive, clean_session, self.will,
                                     self.user, self.password))
@@ -201,11 +201,14 @@ class MQTTClient:
         self._last_tx = time.ticks_ms()
 
     async def _read_packet(self):
-        ptype, flags, body = await pk.read_packet(self._reader, self.max_in)
+        ptype, flags, body = await pk.read_packet(self._read, self.max_in)
         if flags & 0x10:
             self.oversize += 1
         self._last_rx = time.ticks_ms()
         return ptype, flags, body
+
+    def _read(self, n):
+        return tcp_stream.readexactly(self._reader, n)
 
     async def _read_loop(self):
         try:

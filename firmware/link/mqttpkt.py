@@ -177,15 +177,16 @@ def parse_publish(flags, body):
     return topic, bytes(body[pos:]), qos, pid, bool(flags & 1), bool(flags & 8)
 
 
-async def read_packet(r, max_in):
-    """(type, flags, body) of the next packet from stream `r`. A packet longer than max_in is
-    refused before anything is allocated for it: its first 300 bytes are kept, the rest read
-    and dropped, and flags gets 0x10 (oversize: acknowledge it, never deliver it)."""
-    first = (await r.readexactly(1))[0]
+async def read_packet(readexactly, max_in):
+    """(type, flags, body) of the next packet from `readexactly` (n -> awaitable bytes, a
+    stream's readexactly, say). A packet longer than max_in is refused before anything is
+    allocated for it: its first 300 bytes are kept, the rest read and dropped, and flags gets
+    0x10 (oversize: acknowledge it, never deliver it)."""
+    first = (await readexactly(1))[0]
     n = 0
     shift = 0
     for _ in range(4):
-        b = (await r.readexactly(1))[0]
+        b = (await readexactly(1))[0]
         n |= (b & 0x7F) << shift
         shift += 7
         if not b & 0x80:
@@ -193,8 +194,8 @@ async def read_packet(r, max_in):
     else:
         raise MQTTProtocolError("remaining length longer than 4 bytes")
     if n > max_in:
-        body = await r.readexactly(300)
+        body = await readexactly(300)
         for left in range(n - 300, 0, -256):
-            await r.readexactly(min(256, left))
+            await readexactly(min(256, left))
         return first >> 4, first & 0x0F | 0x10, body
-    return first >> 4, first & 0x0F, (await r.readexactly(n) if n else b"")
+    return first >> 4, first & 0x0F, (await readexactly(n) if n else b"")

@@ -105,7 +105,12 @@ def open_signed_file(path, keys, role, max_body, what):
     with open(path, "rb") as f:
         for piece in _body_pieces(f, max_body):
             h.update(piece)
-        tail = f.read(4096)  # the signatures: a few hundred bytes each
+        # the signatures: a few hundred bytes each. Read as many as there are, not a 4 KB
+        # buffer: a fragmented heap with 43 KB free had no 4 KB in one piece (an update failed)
+        at = f.seek(0, 1)
+        rest = f.seek(0, 2) - at
+        f.seek(at)
+        tail = f.read(min(rest, 4096))
     _, sigs = unwrap(MAGIC + b"\x00\x00\x00\x00" + tail, 0)
     digest = h.digest()
     _enough(verified(None, sigs, keys, role, digest), role, what)

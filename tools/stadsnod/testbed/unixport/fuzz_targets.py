@@ -117,7 +117,7 @@ def _run(coro):
 def mqtt_in(data):
     r = BytesStream(data)
     while r.at < len(data):
-        ptype, flags, body = _run(mqttpkt.read_packet(r, 12288))
+        ptype, flags, body = _run(mqttpkt.read_packet(r.readexactly, 12288))
         if ptype == mqttpkt.PUBLISH:
             mqttpkt.parse_publish(flags & 0x0F, body)
         elif ptype == mqttpkt.CONNACK:
