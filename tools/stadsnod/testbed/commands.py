@@ -58,12 +58,22 @@ def _fuzz(args: argparse.Namespace) -> int:
     import sys
 
     from ..core.paths import RUN
-    from .fuzz import print_fuzz, run_fuzz
+    from .fuzz import FuzzResult, print_fuzz, run_fuzz
 
     print(f"fuzz: {args.count} mutated inputs per parser on the MicroPython VM",
           file=sys.stderr, flush=True)
-    r = run_fuzz(RUN / "fuzz", args.count, args.only.split(",") if args.only else None,
-                 progress=lambda line: print(line, file=sys.stderr))
+    only = args.only.split(",") if args.only else None
+    on_node = [n for n in only if n != "bundle"] if only else None
+    r = FuzzResult() if on_node == [] else run_fuzz(
+        RUN / "fuzz", args.count, on_node, progress=lambda line: print(line, file=sys.stderr))
+    if not args.suffix and (only is None or "bundle" in only):
+        # the provisioning bundle is read on the technician's laptop: CPython, once
+        from .fuzz_host import fuzz_bundle
+
+        print("fuzz: the provisioning bundle reader in CPython", file=sys.stderr, flush=True)
+        n, bad, ok, shown = fuzz_bundle(args.count)
+        r.inputs["bundle"], r.failures["bundle"], r.accepted["bundle"] = n, bad, ok
+        r.examples += shown
     print_fuzz(r, args.suffix)
     return 1 if any(r.failures.values()) else 0
 

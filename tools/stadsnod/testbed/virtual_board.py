@@ -106,7 +106,9 @@ class VirtualBoard:
             return
         os.write(self._pm, b"\r\x01")
         seen = b""
-        deadline = time.time() + 5
+        # a bound on a hang, not on speed: on a loaded CI machine a restart took over the 5 s
+        # this once allowed, and the banner that came later confused the client (a deploy hung)
+        deadline = time.time() + 30
         while not seen.endswith(RAW_BANNER) and time.time() < deadline:
             r, _, _ = select.select([self._pm], [], [], 0.05)
             if r:
