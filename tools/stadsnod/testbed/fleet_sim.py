@@ -181,11 +181,7 @@ def _count(dep: Deployment | JoinedDeployment, nodes: list[SimNode], plan: Fleet
     # still on its way shows as one)
     deadline = time.time() + drain_s
     while time.time() < deadline:
-        gaps = 0
-        for n in nodes:
-            seen = dep.platform.readings(n.device_id)
-            gaps += max(seen or [0]) - len(seen)
-        if not gaps:
+        if not sum(dep.platform.tally(n.device_id).lost for n in nodes):
             break
         time.sleep(1)
     readings = lost = dups = differing = 0
