@@ -161,6 +161,8 @@ def test_acl_keeps_nodes_in_their_own_topics(city):
     c, k = pem_files(city.tmp / "acl", bundle(city, "aq-0001"))
     node = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="aq-0001")
     node.tls_set(ca_certs=str(city.dir / "root-ca.pem"), certfile=str(c), keyfile=str(k))
+    dropped = []  # a denied publish is dropped silently; the node stays connected
+    node.on_disconnect = lambda _c, _u, _f, reason, _p: dropped.append(str(reason))
     node.connect("127.0.0.1", city.port)
     node.loop_start()
     time.sleep(0.5)
@@ -177,6 +179,7 @@ def test_acl_keeps_nodes_in_their_own_topics(city):
     plat.loop_stop()
     assert got[0] == "stadsnod/aq-0001/data" and "stadsnod/aq-0002/data" not in got, got
     assert heard == ["stadsnod/aq-0001/cmd"], heard  # another node's commands stay unread
+    assert not dropped, f"the broker dropped the node after a denied publish: {dropped}"
 
 
 def test_audit_log_shows_tampering_and_truncation(city):

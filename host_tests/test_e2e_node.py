@@ -185,12 +185,15 @@ def test_acl_keeps_a_node_inside_its_own_topics(broker, demo_pki, tmp_path, plat
     c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="aq-0010")
     c.tls_set(ca_certs=str(demo_pki.ca_pem), certfile=str(tmp_path / "c.pem"),
               keyfile=str(tmp_path / "k.pem"))
+    dropped = []  # a denied publish is dropped silently; the node stays connected
+    c.on_disconnect = lambda _c, _u, _f, reason, _p: dropped.append(str(reason))
     c.connect("127.0.0.1", broker.port)
     c.loop_start()
     c.publish("stadsnod/aq-0011/data", b"[]", qos=1).wait_for_publish(5)
     c.publish("stadsnod/aq-0010/data", b"[]", qos=1).wait_for_publish(5)
     platform.wait_for(lambda m: m.topic == "stadsnod/aq-0010/data")
     c.loop_stop()
+    assert not dropped, f"the broker dropped the node after a denied publish: {dropped}"
     c.disconnect()
     assert not platform.of("data", "aq-0011"), "a node published under another node's id"
 

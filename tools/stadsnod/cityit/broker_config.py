@@ -34,10 +34,11 @@ allow_anonymous false
 persistence true
 persistence_location {dir}/
 autosave_interval 60
-# No cap on a session's queue: mosquitto's default (1,000 messages) dropped readings for the
-# platform when a 1,000-node fleet reconnected at once after a broker restart. A queue is
-# bounded by the broker's memory instead.
-max_queued_messages 0
+# A high cap on a session's queue: mosquitto's default (1,000 messages) dropped readings for
+# the platform when a 1,000-node fleet reconnected at once after a broker restart. Not 0
+# ("no cap"): Debian's 2.0.11 (CVE-2023-28366 fix) then disconnects every client whose
+# QoS 1 publish the ACL denies (mosquitto issue 3244, fixed upstream in 2.0.22).
+max_queued_messages 1000000
 log_dest file {dir}/mosquitto.log
 log_type error
 log_type warning
