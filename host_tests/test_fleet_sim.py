@@ -78,3 +78,62 @@ def test_a_reading_sent_again_in_another_pack_counts_as_the_same_reading(tmp_pat
     tally = platform.tally("fleet-00656")
     assert (tally.readings, tally.duplicates, tally.differing) == (1, 1, 0), tally
     assert platform.readings("fleet-00656")[22][0][0] == 1796552689.995
+
+
+def test_two_shards_join_a_cluster_none_of_them_started(tmp_path) -> None:
+    """City IT's cluster, not the fleet's: identities issued first (`--issue-only`, so that
+    RabbitMQ's configuration knows the users), a 3-node RabbitMQ cluster started from the city
+    PKI, then two shards with `--broker` listing its three endpoints and `--pki`. One cluster
+    node is SIGKILLed mid-run: its nodes and consumers move to the others; none lost."""
+    import json
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import pytest
+    from stadsnod.testbed.demo_city import DemoCity
+    from stadsnod.testbed.rabbitmq import RabbitCluster, rabbitmq_installed
+
+    if not rabbitmq_installed():
+        pytest.skip("rabbitmq-server is not installed (make rabbitmq)")
+    stadsnod = str(Path(sys.executable).parent / "stadsnod")
+    city = DemoCity.create(tmp_path / "pki")
+    issued = subprocess.run([stadsnod, "fleet", "sim", "--nodes", "6", "--pki",
+                             str(city.dir), "--issue-only"], capture_output=True, text=True,
+                            timeout=120)
+    assert issued.returncode == 0 and "6 identities issued" in issued.stderr, issued.stderr
+    with RabbitCluster(tmp_path / "cluster", city) as cluster:
+        endpoints = ",".join(f"127.0.0.1:{p}" for p in cluster.ports)
+        shards = []
+        for i in (1, 2):
+            err = (tmp_path / f"shard{i}.err").open("w")
+            shards.append((subprocess.Popen(
+                [stadsnod, "fleet", "sim", "--nodes", "6", "--hours", "2", "--speed", "360",
+                 "--shard", f"{i}/2", "--broker", endpoints, "--pki", str(city.dir), "--dir",
+                 str(tmp_path / f"s{i}")], stdout=subprocess.PIPE, stderr=err, text=True),
+                tmp_path / f"shard{i}.err"))
+        deadline = time.time() + 120
+        while time.time() < deadline and not all(
+                "nodes running" in log.read_text() for _p, log in shards):
+            time.sleep(0.5)
+        time.sleep(6)  # about 0.6 simulated hours in
+        cluster.nodes[0].kill()
+        outs = [(p.communicate(timeout=300)[0], p.returncode, log.read_text())
+                for p, log in shards]
+    for out, rc, err in outs:
+        assert rc == 0, err[-3000:]
+        figures = dict(line.split(": ", 1) for line in out.splitlines() if ": " in line)
+        assert figures["fleet_nodes"] == "3 count", figures
+        assert figures["fleet_readings_lost"] == "0 count", (figures, err[-3000:])
+        assert int(figures["fleet_readings"].split()[0]) >= 3 * 5, figures
+        assert "h  broker restart" not in err  # not this run's broker to restart
+    # the nodes whose first endpoint was the killed cluster node went on at another
+    on_first = [d for d in tmp_path.glob("s*/nodes/*")
+                if json.loads((d / "config.json").read_text())["broker"]["port"]
+                == cluster.ports[0]]
+    assert on_first, "no node started on the first cluster node"
+    for d in on_first:
+        console = (d / "console.log").read_text(errors="replace")
+        assert any(f"connected to 127.0.0.1:{p}" in console for p in cluster.ports[1:]), \
+            console[-1500:]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ..core.command import Command
@@ -55,8 +56,6 @@ def _fuzz_args(p: argparse.ArgumentParser) -> None:
 
 
 def _fuzz(args: argparse.Namespace) -> int:
-    import sys
-
     from ..core.paths import RUN
     from .fuzz import FuzzResult, print_fuzz, run_fuzz
 
@@ -90,17 +89,37 @@ def _fleet_sim_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dir", default="run/fleet", help="the run's folder")
     p.add_argument("--join", help="another shard's run folder (shared, e.g. over NFS): use its "
                    "broker and city PKI instead of starting them")
+    p.add_argument("--broker", help="host:port[,host:port...]: a broker, or the nodes of a "
+                   "cluster, that this run did not start (needs --pki)")
+    p.add_argument("--pki", help="the city PKI folder the --broker trusts (its passphrase in "
+                   "$STADSNOD_PKI_PASSPHRASE)")
+    p.add_argument("--issue-only", action="store_true",
+                   help="issue this shard's nodes' identities from --pki and stop (RabbitMQ "
+                   "knows only users issued before `stadsnod broker config --kind rabbitmq`)")
 
 
 def _fleet_sim(args: argparse.Namespace) -> int:
-    from .fleet_sim import FleetPlan, print_fleet, run_fleet
+    from .fleet_shards import parse_endpoints
+    from .fleet_sim import FleetPlan, issue_fleet, print_fleet, run_fleet
 
     i, n = (int(x) for x in args.shard.split("/"))
     if not 1 <= i <= n:
         raise SystemExit(f"--shard {args.shard}: want I/N with 1 <= I <= N, e.g. 1/2")
+    if args.join and args.broker:
+        raise SystemExit("--join and --broker: one or the other (another shard's broker, or "
+                         "a broker none of the shards started)")
+    if (args.broker or args.issue_only) and not args.pki:
+        raise SystemExit("--broker and --issue-only need --pki: the city PKI folder")
     plan = FleetPlan(nodes=args.nodes, hours=args.hours, interval_min=args.interval_min,
                      speed=args.speed, shard=(i, n), seed=args.seed,
-                     join=Path(args.join) if args.join else None)
+                     join=Path(args.join) if args.join else None,
+                     broker=parse_endpoints(args.broker) if args.broker else None,
+                     pki=Path(args.pki) if args.pki else None)
+    if args.issue_only:
+        new = issue_fleet(plan)
+        print(f"fleet: {len(new)} identities issued, {len(plan.ids()) - len(new)} issued "
+              "before", file=sys.stderr)
+        return 0
     r = run_fleet(plan, Path(args.dir))
     print_fleet(r, Path(args.dir) / "figures.txt")
     return 1 if r.lost or r.differing else 0

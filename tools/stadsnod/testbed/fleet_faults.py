@@ -34,7 +34,7 @@ class Schedule:
         h = plan.hours
         two_h = min(2.0, h * 0.2)
         self.actions: list[tuple[float, str, object]] = []
-        if plan.join is None:  # the shard that runs the broker restarts it
+        if plan.owns_broker:  # the shard that runs the broker restarts it
             self.actions.append((h * 0.25, "broker restart", None))
         self.actions += [(h * 0.4, "network down", offline),
                          (h * 0.4 + two_h, "network up", offline)]

@@ -21,10 +21,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..core.paths import ToolError
 from ..core.senml import by_name
 from .deployment import Deployment
 from .fleet_faults import Schedule
-from .fleet_shards import JoinedDeployment, announce, wait_for_joined
+from .fleet_shards import GuestDeployment, announce, city_pki, joined, wait_for_joined
 from .simnode import SimNode
 from .worlds import kit_sensors, sim_world
 
@@ -42,6 +43,13 @@ class FleetPlan:
     shard: tuple[int, int] = (1, 1)  # this run's slice I of N: nodes i with i % N == I - 1
     seed: int = 1
     join: Path | None = None  # another shard's run folder: use its broker and city PKI
+    # a broker or a cluster's endpoints this run did not start, and the city PKI it trusts
+    broker: list[tuple[str, int]] | None = None
+    pki: Path | None = None
+
+    @property
+    def owns_broker(self) -> bool:
+        return self.join is None and self.broker is None
 
     def real_s(self, sim_hours: float) -> float:
         return sim_hours * 3600 / self.speed
@@ -49,6 +57,9 @@ class FleetPlan:
     def ids(self) -> list[int]:
         i, n = self.shard
         return [k for k in range(self.nodes) if k % n == i - 1]
+
+    def device_ids(self) -> list[str]:
+        return [f"fleet-{k:05d}" for k in self.ids()]
 
 
 @dataclass
@@ -64,7 +75,7 @@ class FleetResult:
     pss_bytes_per_node: float
     heap_bytes_per_node: float
     messages_per_s: float
-    reconnects_per_s_peak: int
+    reconnects_per_s_peak: int | None  # None: not this run's broker, its log unread
     events: list[str] = field(default_factory=list)
     lost_by_node: dict[str, int] = field(default_factory=dict)
     differing_examples: list[str] = field(default_factory=list)
@@ -115,24 +126,46 @@ def _connects_per_s(log: Path, since: float) -> int:
     return max(per_s.values() or [0])
 
 
+def issue_fleet(plan: FleetPlan) -> list[str]:
+    """The identities of this shard's nodes, issued from the city PKI ahead of a run against
+    a broker that must know its users first (RabbitMQ: then `stadsnod broker config --kind
+    rabbitmq`). Devices issued before are left as they are. Returns those issued now."""
+    assert plan.pki is not None
+    city = city_pki(plan.pki)
+    have = {d["id"] for d in city.registry.devices()}
+    new = [d for d in plan.device_ids() if d not in have]
+    if new:
+        city.issue(new, city.dir / "bundles", progress=lambda m: _progress(m.strip()))
+    return new
+
+
+def _deployment(plan: FleetPlan, workdir: Path) -> Deployment | GuestDeployment:
+    if plan.broker:
+        if plan.pki is None:
+            raise ToolError("--broker needs --pki: the city PKI its certificates come from")
+        return GuestDeployment(workdir, city_pki(plan.pki), plan.broker, plan.shard[0])
+    if plan.join:
+        return joined(workdir, plan.join, plan.shard[0])
+    return Deployment(workdir)
+
+
 def run_fleet(plan: FleetPlan, workdir: Path) -> FleetResult:
     interval_s = plan.interval_min * 60 / plan.speed
     time_scale = 1 / plan.speed
-    dep: Deployment | JoinedDeployment = (
-        JoinedDeployment(workdir, plan.join, plan.shard[0]) if plan.join else Deployment(workdir))
+    dep = _deployment(plan, workdir)
     with dep:
-        if plan.join is None:
+        if plan.owns_broker:
             announce(workdir, dep)
-        else:
+        elif plan.join:
             (plan.join / f"joined-{plan.shard[0]}.started").touch()
         _raise_file_limit(len(plan.ids()))
         nodes = []
         t0 = time.time()
         # Each node boots as soon as it is provisioned: the city PKI's issuing paces the
         # power-ups (about 20 a second here), as a city's nodes do not all boot in one second.
-        for i, k in enumerate(plan.ids()):
+        for i, (k, device_id) in enumerate(zip(plan.ids(), plan.device_ids(), strict=True)):
             kit = KITS[k % len(KITS)]
-            node = dep.add_node(f"fleet-{k:05d}", kit=kit,
+            node = dep.add_node(device_id, kit=kit,
                                 sensors=kit_sensors(kit, interval_s, time_scale),
                                 interval_s=interval_s, health_s=interval_s,
                                 keepalive_s=60)
@@ -165,17 +198,18 @@ def run_fleet(plan: FleetPlan, workdir: Path) -> FleetResult:
         result.wall_s = time.time() - t0
         result.rss_bytes_per_node = sum(m[0] for m in mem) / max(1, len(mem))
         result.pss_bytes_per_node = sum(m[1] for m in mem) / max(1, len(mem))
-        result.reconnects_per_s_peak = _connects_per_s(dep.broker.log,
-                                                       schedule.restarted_at or end)
+        if dep.broker.log is not None:
+            result.reconnects_per_s_peak = _connects_per_s(dep.broker.log,
+                                                           schedule.restarted_at or end)
         result.events = schedule.events
         if plan.join is not None:
             (plan.join / f"joined-{plan.shard[0]}.done").touch()
-        else:
+        elif plan.owns_broker:
             wait_for_joined(workdir)
         return result
 
 
-def _count(dep: Deployment | JoinedDeployment, nodes: list[SimNode], plan: FleetPlan,
+def _count(dep: Deployment | GuestDeployment, nodes: list[SimNode], plan: FleetPlan,
            drain_s: float) -> FleetResult:
     # drained: every node's readings without a gap (its newest goes first, so a backlog
     # still on its way shows as one)
@@ -209,7 +243,8 @@ def _count(dep: Deployment | JoinedDeployment, nodes: list[SimNode], plan: Fleet
                        pss_bytes_per_node=0,
                        heap_bytes_per_node=sum(heaps) / max(1, len(heaps)),
                        messages_per_s=len(dep.platform.messages) / wall,
-                       reconnects_per_s_peak=0, lost_by_node=lost_by, differing_examples=examples)
+                       reconnects_per_s_peak=None, lost_by_node=lost_by,
+                       differing_examples=examples)
 
 
 def last_figures(workdir: Path) -> str | None:
@@ -238,7 +273,9 @@ def print_fleet(r: FleetResult, keep: Path | None = None) -> None:
             ("PSS per node (shared pages shared out)", f"{r.pss_bytes_per_node / 1e6:.1f} MB"),
             ("GC heap per node", f"{r.heap_bytes_per_node / 1e3:.1f} KB"),
             ("broker messages/s", f"{r.messages_per_s:.1f}"),
-            ("reconnects/s after the broker restart, peak", r.reconnects_per_s_peak)]
+            ("reconnects/s after the broker restart, peak",
+             "n/a (not this run's broker)" if r.reconnects_per_s_peak is None
+             else r.reconnects_per_s_peak)]
     print("\n".join(r.events + r.differing_examples), file=sys.stderr)
     for name, value in rows:
         print(f"  {name:<44} {value}", file=sys.stderr)
@@ -250,7 +287,8 @@ def print_fleet(r: FleetResult, keep: Path | None = None) -> None:
         f"fleet_pss_bytes_per_node: {r.pss_bytes_per_node:.0f} bytes",
         f"fleet_heap_bytes_per_node: {r.heap_bytes_per_node:.0f} bytes",
         f"fleet_messages_per_s: {r.messages_per_s:.1f} messages/s",
-        f"fleet_reconnects_per_s_peak: {r.reconnects_per_s_peak} connects/s"))
+        *([] if r.reconnects_per_s_peak is None else
+          [f"fleet_reconnects_per_s_peak: {r.reconnects_per_s_peak} connects/s"])))
     print(figures, end="", flush=True)
     if keep is not None:
         keep.write_text(figures + f"fleet_commit: {_commit()} commit\n")

@@ -52,9 +52,11 @@ class Platform:
     broker: AnyBroker
     messages: list[Message] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    # more ports of the same broker cluster: a lost connection goes on at the next one
+    # more ports of the same broker cluster on loopback: a lost connection goes on at the next
     failover: list[int] = field(default_factory=list)
     client_id: str = "platform"  # one per consumer (a fleet shard's own, say)
+    # (host, port) of every endpoint, the first tried first: a cluster this run did not start
+    endpoints: list[tuple[str, int]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         pki = self.broker.pki
@@ -72,14 +74,15 @@ class Platform:
         self._readings: dict[str, tuple[int, dict[int, list]]] = {}
         self._readings_lock = threading.Lock()
         self.client.on_subscribe = lambda *a: self._subscribed.set()
-        self.ports = [self.broker.port, *self.failover]
-        self.at = 0  # the port in use
-        if self.failover:
+        if not self.endpoints:
+            self.endpoints = [("127.0.0.1", p) for p in (self.broker.port, *self.failover)]
+        self.at = 0  # the endpoint in use
+        if len(self.endpoints) > 1:
             self.client.on_disconnect = self._next_endpoint
 
     def _next_endpoint(self, *_args) -> None:
-        self.at = (self.at + 1) % len(self.ports)
-        self.client.connect_async("127.0.0.1", self.ports[self.at])
+        self.at = (self.at + 1) % len(self.endpoints)
+        self.client.connect_async(*self.endpoints[self.at])
 
     def _on_message(self, _c, _u, m) -> None:
         msg = Message(m.topic, m.payload, m.retain, time.time())
@@ -90,8 +93,9 @@ class Platform:
                 self._by.setdefault((parts[1], parts[2]), []).append(msg)
 
     def start(self, topic: str = "stadsnod/#") -> Platform:
-        # The broker's certificate names BROKER_HOSTNAME; we reach it on 127.0.0.1, which the
-        # certificate also lists as an IP SAN, so verification stays on.
+        # The broker's certificate names BROKER_HOSTNAME; we reach it on 127.0.0.1 (or the
+        # address an endpoint gives), which the certificate also lists as an IP SAN, so
+        # verification stays on.
         # Subscribed once the broker has accepted the connection (and again after each
         # reconnect): RabbitMQ sometimes never answered a SUBSCRIBE sent behind the CONNECT
         # before its CONNACK, and the tests then failed waiting for the SUBACK.
@@ -100,7 +104,7 @@ class Platform:
                 client.subscribe(topic, qos=1)
 
         self.client.on_connect = subscribe
-        self.client.connect("127.0.0.1", self.broker.port)
+        self.client.connect(*self.endpoints[0])
         self.client.loop_start()
         if not self._subscribed.wait(30):  # a bound on a hang, not on speed
             raise TimeoutError("platform subscription not acknowledged in 30 s: is the broker "
