@@ -66,8 +66,7 @@ class MQTTClient:
             await self._drop()
             reason = pk.CONNACK_REASONS[rc] if rc < len(pk.CONNACK_REASONS) else str(rc)
             raise MQTTException("broker refused connection: %s" % reason)
-        self.connected = True
-        self.reason = "connected"
+        self.connected, self.reason = True, "connected"
         self._closed = asyncio.Event()
         self._last_rx = self._last_tx = time.ticks_ms()
         self._tasks = [asyncio.create_task(self._read_loop()),
@@ -95,8 +94,7 @@ class MQTTClient:
     async def publish(self, topic, msg, retain=False, qos=0):
         if not self.connected:
             raise MQTTException("not connected")
-        # the payload goes to the socket after its head, not copied into one packet: the
-        # text's UTF-8 bytes are the only copy of a pack
+        # the payload follows its head to the socket, uncopied: a pack's only copy
         if isinstance(msg, str):
             msg = msg.encode()
         if not qos:
@@ -124,7 +122,7 @@ class MQTTClient:
         try:
             await self._send(pk.publish_head(topic, len(msg), 1, retain, False, pid), msg)
         except BaseException:
-            self._acks.pop(pid, None)  # not sent: the caller never learns this id to forget it
+            self._take(pid)  # not sent: the caller never learns this id to forget it
             raise
         return pid
 
@@ -139,7 +137,7 @@ class MQTTClient:
     def forget(self, pids):
         """Stops waiting for these packet ids (their packs will be sent again)."""
         for pid in pids:
-            self._acks.pop(pid, None)
+            self._take(pid)
 
     async def subscribe(self, topic, qos=0):
         if not self.connected:
@@ -171,6 +169,12 @@ class MQTTClient:
         await self._closed.wait()
 
     # -- internals
+    def _take(self, pid):
+        ev = self._acks.pop(pid, None)
+        if not self._acks:  # a dict keeps the table of its fullest moment (a drain's window)
+            self._acks = {}
+        return ev
+
     def _next_pid(self):
         self._pid = self._pid % 0xFFFF + 1
         return self._pid
@@ -183,7 +187,7 @@ class MQTTClient:
         except asyncio.TimeoutError:
             pass
         # The reader removes a pid when its ack arrives; a close only wakes the waiter.
-        return self._acks.pop(pid, None) is None
+        return self._take(pid) is None
 
     async def _send(self, data, payload=None):
         w = self._writer
@@ -202,8 +206,7 @@ class MQTTClient:
 
     async def _read_packet(self):
         ptype, flags, body = await pk.read_packet(self._read, self.max_in)
-        if flags & 0x10:
-            self.oversize += 1
+        self.oversize += flags >> 4 & 1  # 0x10: over max_in, its body skipped
         self._last_rx = time.ticks_ms()
         return ptype, flags, body
 
@@ -229,9 +232,8 @@ class MQTTClient:
                     pid = pk.parse_pid(body)
                     if ptype == pk.SUBACK:
                         self._granted[pid] = body[2] if len(body) > 2 else 0x80
-                    ev = self._acks.pop(pid, None)
-                    if ev:
-                        ev.set()
+                    ev = self._take(pid)
+                    ev and ev.set()
                 elif ptype != pk.PINGRESP:
                     raise pk.MQTTProtocolError("unexpected packet type %d" % ptype)
         except asyncio.CancelledError:
@@ -273,8 +275,7 @@ class MQTTClient:
                 pass
 
     async def _close(self, reason):
-        was = self.connected
-        self.connected = False
+        was, self.connected = self.connected, False
         current = asyncio.current_task()
         for t in self._tasks:
             if t is not current:

@@ -186,3 +186,31 @@ async def test_publishes_in_flight_are_acked_by_packet_id_and_a_lost_ack_is_repo
     assert not c._acks  # nothing left waiting
     await c.disconnect()
     server.close()
+
+
+async def test_a_full_window_of_publishes_leaves_the_heap_as_it_found_it():
+    # A dict keeps the table of its fullest moment: the packet ids of a drain's window once
+    # grew the soak node's steady heap after every outage.
+    import gc
+
+    broker = ScriptedBroker()
+    server, c = await _client(broker, 18839, ack_timeout_ms=2000)
+
+    async def window(n):
+        pids = []
+        for i in range(n):
+            pids.append(await c.publish_start("stadsnod/node-1/data", b"[%d]" % i))
+        for pid in pids:
+            assert await c.acked(pid)
+        broker.publishes = []  # the broker's record, not the client's
+        pids = None
+        gc.collect()
+        return gc.mem_alloc()
+
+    await window(1)
+    one = await window(1)
+    await window(16)
+    grown = await window(1) - one
+    assert grown == 0, grown
+    await c.disconnect()
+    server.close()
