@@ -52,9 +52,10 @@ build: $(STAMP)
 # Two workers (pytest-xdist), one per CI core. Four ran the suite in about 5 min, but with the
 # RabbitMQ cluster (three Erlang VMs), the fleet simulations and the seeded conformance run in
 # parallel on two cores, a different load-sensitive test failed in each of the last runs. The
-# build is made once, before they start.
+# build is made once, before they start. The tests that start a RabbitMQ cluster share a group
+# (xdist_group): one worker runs them one after the other.
 test: $(STAMP) mosquitto rabbitmq build lint
-	$(BIN)/pytest -q -n 2
+	$(BIN)/pytest -q -n 2 --dist loadgroup
 
 # The board VM: MicroPython built like the boards (32-bit, float32; ../shared/tools/README.md).
 # It needs Debian's i386 C library; `make test-board-vm` runs the device tests and every test that

@@ -4,6 +4,7 @@ platform counts every sequence number of every node."""
 
 from __future__ import annotations
 
+import pytest
 from stadsnod.testbed.fleet_sim import FleetPlan, run_fleet
 
 
@@ -80,6 +81,8 @@ def test_a_reading_sent_again_in_another_pack_counts_as_the_same_reading(tmp_pat
     assert platform.readings("fleet-00656")[22][0][0] == 1796552689.995
 
 
+@pytest.mark.timeout(300)
+@pytest.mark.xdist_group("rabbitmq-cluster")  # one 3-node cluster at a time on two cores
 def test_two_shards_join_a_cluster_none_of_them_started(tmp_path) -> None:
     """City IT's cluster, not the fleet's: identities issued first (`--issue-only`, so that
     RabbitMQ's configuration knows the users), a 3-node RabbitMQ cluster started from the city
@@ -91,7 +94,6 @@ def test_two_shards_join_a_cluster_none_of_them_started(tmp_path) -> None:
     import time
     from pathlib import Path
 
-    import pytest
     from stadsnod.testbed.demo_city import DemoCity
     from stadsnod.testbed.rabbitmq import RabbitCluster, rabbitmq_installed
 
@@ -109,7 +111,7 @@ def test_two_shards_join_a_cluster_none_of_them_started(tmp_path) -> None:
         for i in (1, 2):
             err = (tmp_path / f"shard{i}.err").open("w")
             shards.append((subprocess.Popen(
-                [stadsnod, "fleet", "sim", "--nodes", "6", "--hours", "2", "--speed", "360",
+                [stadsnod, "fleet", "sim", "--nodes", "6", "--hours", "4", "--speed", "360",
                  "--shard", f"{i}/2", "--broker", endpoints, "--pki", str(city.dir), "--dir",
                  str(tmp_path / f"s{i}")], stdout=subprocess.PIPE, stderr=err, text=True),
                 tmp_path / f"shard{i}.err"))
@@ -117,7 +119,9 @@ def test_two_shards_join_a_cluster_none_of_them_started(tmp_path) -> None:
         while time.time() < deadline and not all(
                 "nodes running" in log.read_text() for _p, log in shards):
             time.sleep(0.5)
-        time.sleep(6)  # about 0.6 simulated hours in
+        # about 0.6 simulated hours in; the 3 left give a node on the killed cluster node
+        # time to move even if a power cut (it boots at its first endpoint again) comes between
+        time.sleep(6)
         cluster.nodes[0].kill()
         outs = [(p.communicate(timeout=300)[0], p.returncode, log.read_text())
                 for p, log in shards]
@@ -126,7 +130,7 @@ def test_two_shards_join_a_cluster_none_of_them_started(tmp_path) -> None:
         figures = dict(line.split(": ", 1) for line in out.splitlines() if ": " in line)
         assert figures["fleet_nodes"] == "3 count", figures
         assert figures["fleet_readings_lost"] == "0 count", (figures, err[-3000:])
-        assert int(figures["fleet_readings"].split()[0]) >= 3 * 5, figures
+        assert int(figures["fleet_readings"].split()[0]) >= 3 * 10, figures  # of 16 a node
         assert "h  broker restart" not in err  # not this run's broker to restart
     # the nodes whose first endpoint was the killed cluster node went on at another
     on_first = [d for d in tmp_path.glob("s*/nodes/*")

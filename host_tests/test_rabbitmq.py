@@ -131,6 +131,7 @@ def test_a_revoked_device_is_refused_by_rabbitmq(rabbit) -> None:
     assert nodes[0].alive()  # refused, not crashed: it keeps its readings on flash
 
 
+@pytest.mark.xdist_group("rabbitmq-cluster")  # one 3-node cluster at a time on two cores
 def test_a_cluster_node_dies_and_its_nodes_and_the_platform_move_on(tmp_path, sntp) -> None:
     """A 3-node RabbitMQ cluster on loopback; a node and the platform both connected to the
     first cluster node, with the other two as further endpoints. The first is SIGKILLed: both
