@@ -130,6 +130,8 @@ def test_two_shards_join_a_cluster_none_of_them_started(tmp_path) -> None:
         figures = dict(line.split(": ", 1) for line in out.splitlines() if ": " in line)
         assert figures["fleet_nodes"] == "3 count", figures
         assert figures["fleet_readings_lost"] == "0 count", (figures, err[-3000:])
+        # and none still holding its readings: a node that never got back leaves no gap
+        assert figures["fleet_nodes_silent_at_end"] == "0 count", (figures, err[-3000:])
         assert int(figures["fleet_readings"].split()[0]) >= 3 * 10, figures  # of 16 a node
         assert "h  broker restart" not in err  # not this run's broker to restart
     # the nodes whose first endpoint was the killed cluster node went on at another

@@ -145,7 +145,7 @@ def drain_figures() -> None:
                   f"{f.platform_moved}")
         print(f"cluster_failover_readings: {f.readings} count")
         print(f"cluster_failover_readings_lost: {f.lost} count", flush=True)
-    from .fleet_sim import last_figures
+    from .fleet_report import last_figures
 
     fleet = last_figures(RUN / "fleet")  # `make fleet` runs it (about 17 min)
     print(fleet if fleet else "fleet_nodes: 0 count (no `make fleet` run here yet)",

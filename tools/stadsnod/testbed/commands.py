@@ -99,8 +99,9 @@ def _fleet_sim_args(p: argparse.ArgumentParser) -> None:
 
 
 def _fleet_sim(args: argparse.Namespace) -> int:
+    from .fleet_report import print_fleet
     from .fleet_shards import parse_endpoints
-    from .fleet_sim import FleetPlan, issue_fleet, print_fleet, run_fleet
+    from .fleet_sim import FleetPlan, issue_fleet, run_fleet
 
     i, n = (int(x) for x in args.shard.split("/"))
     if not 1 <= i <= n:

@@ -79,6 +79,9 @@ class FleetResult:
     events: list[str] = field(default_factory=list)
     lost_by_node: dict[str, int] = field(default_factory=dict)
     differing_examples: list[str] = field(default_factory=list)
+    # nodes with no reading delivered in the last 3 intervals: a node that never got back
+    # leaves no gap, its readings are still on its flash, so "lost" alone cannot tell
+    silent: list[str] = field(default_factory=list)
 
 
 def _progress(msg: str) -> None:
@@ -222,7 +225,12 @@ def _count(dep: Deployment | GuestDeployment, nodes: list[SimNode], plan: FleetP
     examples: list[str] = []  # duplicates that differ: each delivery, to see how
     lost_by: dict[str, int] = {}
     heaps = []
+    silent = []
+    quiet_since = time.time() - 3 * plan.interval_min * 60 / plan.speed
     for n in nodes:
+        data = dep.platform.of("data", n.device_id)
+        if not data or data[-1].at < quiet_since:
+            silent.append(n.device_id)
         t = dep.platform.tally(n.device_id)
         readings += t.readings
         lost += t.lost
@@ -244,51 +252,4 @@ def _count(dep: Deployment | GuestDeployment, nodes: list[SimNode], plan: FleetP
                        heap_bytes_per_node=sum(heaps) / max(1, len(heaps)),
                        messages_per_s=len(dep.platform.messages) / wall,
                        reconnects_per_s_peak=None, lost_by_node=lost_by,
-                       differing_examples=examples)
-
-
-def last_figures(workdir: Path) -> str | None:
-    """The figures of the last fleet run kept in `workdir`, with the commit it ran on."""
-    try:
-        return (workdir / "figures.txt").read_text()
-    except OSError:
-        return None
-
-
-def _commit() -> str:
-    import subprocess
-
-    r = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                       cwd=Path(__file__).parent)
-    return r.stdout.strip() or "unknown"
-
-
-def print_fleet(r: FleetResult, keep: Path | None = None) -> None:
-    """The summary table (stderr) and the figures (stdout, one per line; kept in `keep` with
-    the commit, for `make bench`)."""
-    rows = [("nodes", r.nodes), ("simulated hours", r.sim_hours),
-            ("wall time", f"{r.wall_s:.0f} s"), ("readings", r.readings),
-            ("lost", r.lost), ("duplicates", f"{r.duplicates} ({r.differing} differing)"),
-            ("RSS per node", f"{r.rss_bytes_per_node / 1e6:.1f} MB"),
-            ("PSS per node (shared pages shared out)", f"{r.pss_bytes_per_node / 1e6:.1f} MB"),
-            ("GC heap per node", f"{r.heap_bytes_per_node / 1e3:.1f} KB"),
-            ("broker messages/s", f"{r.messages_per_s:.1f}"),
-            ("reconnects/s after the broker restart, peak",
-             "n/a (not this run's broker)" if r.reconnects_per_s_peak is None
-             else r.reconnects_per_s_peak)]
-    print("\n".join(r.events + r.differing_examples), file=sys.stderr)
-    for name, value in rows:
-        print(f"  {name:<44} {value}", file=sys.stderr)
-    figures = "".join(f"{line}\n" for line in (
-        f"fleet_nodes: {r.nodes} count", f"fleet_sim_hours: {r.sim_hours:g} h",
-        f"fleet_wall_s: {r.wall_s:.0f} s", f"fleet_readings: {r.readings} count",
-        f"fleet_readings_lost: {r.lost} count", f"fleet_duplicates: {r.duplicates} count",
-        f"fleet_rss_bytes_per_node: {r.rss_bytes_per_node:.0f} bytes",
-        f"fleet_pss_bytes_per_node: {r.pss_bytes_per_node:.0f} bytes",
-        f"fleet_heap_bytes_per_node: {r.heap_bytes_per_node:.0f} bytes",
-        f"fleet_messages_per_s: {r.messages_per_s:.1f} messages/s",
-        *([] if r.reconnects_per_s_peak is None else
-          [f"fleet_reconnects_per_s_peak: {r.reconnects_per_s_peak} connects/s"])))
-    print(figures, end="", flush=True)
-    if keep is not None:
-        keep.write_text(figures + f"fleet_commit: {_commit()} commit\n")
+                       differing_examples=examples, silent=silent)
