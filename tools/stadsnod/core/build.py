@@ -11,6 +11,7 @@ build/<target>/lib/<module>_bc.mpy -- for a module with viper code: the same sou
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -57,6 +58,24 @@ def fake_sources() -> list[tuple[Path, Path]]:
     return out
 
 
+# Device code ships at -O3: no asserts (as -O1) and no line numbers. A module imported from a
+# board's filesystem is copied into the GC heap, and its line-number tables cost the bench node
+# 1,952 B of the board VM's heap (2.5 % of an ESP32's); tracebacks still name the module and the
+# function. STADSNOD_LINES=1 builds with line numbers (-O1) for chasing a traceback.
+def device_opt() -> int:
+    return 1 if os.environ.get("STADSNOD_LINES") == "1" else 3
+
+
+def _same_opt(out: Path, opt: int) -> None:
+    """A build made at another optimisation level is compiled again from scratch."""
+    stamp = out / "opt"
+    if stamp.exists() and stamp.read_text().strip() == str(opt):
+        return
+    for old in (out / "lib").glob("*.mpy"):
+        old.unlink()
+    stamp.write_text(f"{opt}\n")
+
+
 def build(targets: list[str] | None = None, quiet: bool = False) -> dict[str, int]:
     """Returns total .mpy bytes per target. Recompiles only what changed. By default: the
     test bed's VM (unix, or unix32 for the board VM) and the boards' targets."""
@@ -69,6 +88,8 @@ def build(targets: list[str] | None = None, quiet: bool = False) -> dict[str, in
         out = BUILD / target
         lib = out / "lib"
         lib.mkdir(parents=True, exist_ok=True)
+        opt = device_opt()
+        _same_opt(out, opt)
         wanted = set()
         total = 0
         compiled = 0
@@ -80,13 +101,13 @@ def build(targets: list[str] | None = None, quiet: bool = False) -> dict[str, in
                 continue
             dst = lib / (src.stem + ".mpy")
             wanted.add(dst.name)
-            compiled += _compile(mpy_cross, src, dst, arch)
+            compiled += _compile(mpy_cross, src, dst, arch, opt)
             total += dst.stat().st_size
             if VIPER in src.read_text():
                 fallback = bytecode_fallback(src)
                 dst = lib / (fallback.stem + ".mpy")
                 wanted.add(dst.name)
-                compiled += _compile(mpy_cross, fallback, dst, arch)
+                compiled += _compile(mpy_cross, fallback, dst, arch, opt)
                 total += dst.stat().st_size
         for stale in lib.glob("*.mpy"):
             if stale.name not in wanted:
@@ -123,10 +144,9 @@ def bytecode_fallback(src: Path) -> Path:
     return out
 
 
-def _compile(mpy_cross: str, src: Path, dst: Path, arch: str | None, opt: int = 1) -> bool:
-    """mpy-cross src -> dst when dst is missing or older; True when it compiled. Device code
-    ships at -O1 (no asserts, as on a board); the fakes keep theirs at -O0 -- the scenarios'
-    checks are asserts, and -O1 would compile them away."""
+def _compile(mpy_cross: str, src: Path, dst: Path, arch: str | None, opt: int) -> bool:
+    """mpy-cross src -> dst when dst is missing or older; True when it compiled. The fakes keep
+    theirs at -O0 -- the scenarios' checks are asserts, and -O1 would compile them away."""
     if dst.exists() and dst.stat().st_mtime >= src.stat().st_mtime:
         return False
     dst.parent.mkdir(parents=True, exist_ok=True)

