@@ -18,7 +18,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from ..cityit.city import City
 from ..core.paths import ToolError
-from ..testbed.broker import free_port
+from ..testbed.broker import free_port, free_ports
 
 LAB_HOSTNAME = "broker.conformance.lab"
 PEM = serialization.Encoding.PEM
@@ -66,7 +66,7 @@ def make_lab(folder: Path, devices: list[str], host: str = "127.0.0.1",
     if not devices:
         raise ToolError("name at least one device under test: --device ID")
     folder.mkdir(parents=True, exist_ok=True)
-    port, sntp_port = free_port(), free_port()
+    port, sntp_port = free_ports(2)
     secret = secrets.token_hex(24).encode()
     _write(folder / "lab.secret", secret, True)
     say(f"making the lab's city PKI in {folder / 'city'}")

@@ -20,9 +20,20 @@ from ..core.paths import ToolError, mosquitto
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(n: int) -> list[int]:
+    """n distinct free loopback ports. Held open together while chosen: one at a time, the
+    kernel may hand out a port it just gave back (two cluster nodes once got the same one)."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 def wait_listening(port: int, proc: subprocess.Popen, what: str, timeout: float = 10) -> None:

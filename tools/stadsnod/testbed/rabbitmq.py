@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..cityit.city import City
 from ..core.paths import ToolError
-from .broker import free_port, wait_listening
+from .broker import free_port, free_ports, wait_listening
 
 SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"  # not /usr/sbin's wrapper, which su's
 
@@ -27,13 +27,14 @@ class RabbitBroker:
 
     def __init__(self, workdir: Path, city: City, port: int | None = None,
                  cluster: list[str] | None = None, name: str | None = None,
-                 cookie: str = "stadsnod-test-bed-cookie") -> None:
+                 cookie: str = "stadsnod-test-bed-cookie", dist_port: int | None = None) -> None:
         self.dir = workdir
         self.city = city
         self.cluster = cluster  # the Erlang node names of its cluster, itself included
         self.cookie = cookie
         self.pki = city  # as broker.Broker's: the platform takes its identity from it
         self.port = port or free_port()
+        self.dist_port = dist_port or next(p for p in free_ports(2) if p != self.port)
         self.node = name or f"stadsnod-{self.port}@localhost"
         self.proc: subprocess.Popen | None = None
         self.log = workdir / "log" / f"{self.node}.log"
@@ -47,7 +48,7 @@ class RabbitBroker:
                     RABBITMQ_FEATURE_FLAGS_FILE=str(d / "mnesia" / "feature_flags"),
                     RABBITMQ_PLUGINS_EXPAND_DIR=str(d / "plugins-expand"),
                     RABBITMQ_NODENAME=self.node, RABBITMQ_NODE_IP_ADDRESS="127.0.0.1",
-                    RABBITMQ_DIST_PORT=str(free_port()), ERL_EPMD_ADDRESS="127.0.0.1",
+                    RABBITMQ_DIST_PORT=str(self.dist_port), ERL_EPMD_ADDRESS="127.0.0.1",
                     # the nodes' clustering port on loopback too
                     RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface "
                                                         "{127,0,0,1}")
@@ -132,11 +133,11 @@ class RabbitCluster:
     with its own MQTT listener: the endpoints a node's broker.endpoints lists."""
 
     def __init__(self, workdir: Path, city: City, size: int = 3) -> None:
-        ports = [free_port() for _ in range(size)]
-        names = [f"stadsnod-{p}@localhost" for p in ports]
-        self.nodes = [RabbitBroker(workdir / f"node-{i + 1}", city, port=p, cluster=names,
-                                   name=n) for i, (p, n) in enumerate(zip(ports, names,
-                                                                           strict=True))]
+        ports = free_ports(2 * size)  # each node's MQTT and clustering ports, all distinct
+        names = [f"stadsnod-{p}@localhost" for p in ports[:size]]
+        self.nodes = [RabbitBroker(workdir / f"node-{i + 1}", city, port=ports[i],
+                                   cluster=names, name=names[i], dist_port=ports[size + i])
+                      for i in range(size)]
         self.pki = city
 
     @property
@@ -144,10 +145,14 @@ class RabbitCluster:
         return [n.port for n in self.nodes]
 
     def start(self) -> RabbitCluster:
-        for n in self.nodes:
-            n.launch()
-        for n in self.nodes:
-            n.wait(120)
+        try:
+            for n in self.nodes:
+                n.launch()
+            for n in self.nodes:
+                n.wait(120)
+        except BaseException:
+            self.stop()  # the nodes that did start: no Erlang VM outlives a failed start
+            raise
         return self
 
     def stop(self) -> None:
