@@ -30,8 +30,11 @@ def _progress(msg: str) -> None:
     print(f"bench: {msg}", file=sys.stderr, flush=True)
 
 
-def fakes_bytes(board: dict) -> int:
-    """Heap the fake modules of a node on this board take (loaded as the node loads them)."""
+def fakes_bytes(board: dict, world: dict | None = None) -> int:
+    """Heap the fakes of a node on this board take: their modules, loaded as the node loads
+    them, and with `world` (the node's sim.json) what they hold at run time -- the world
+    itself and every fake part on its buses (registers, simulated weather, scenes). A board
+    has neither. The bus objects the node makes stay the node's: a board has those too."""
     # the fake machine also loads the chip's pin table to refuse what the chip refuses; a real
     # board's machine module has it built in
     mods = ["machine", "network", "simworld", "envmodel", "fakedev", "fakestream",
@@ -40,9 +43,20 @@ def fakes_bytes(board: dict) -> int:
     if any(FAKE_FOR[s["driver"]][0] in ("scd4x", "sps30", "sen5x") for s in board["sensors"]):
         mods.append("fakesensirion")
     code = ("import gc\ngc.collect()\na = gc.mem_alloc()\n"
-            + "".join(f"import {m}\n" for m in mods)
-            + "gc.collect()\nprint(gc.mem_alloc() - a)\n")
-    r = run_code(code, heap="1M")
+            + "".join(f"import {m}\n" for m in mods))
+    env = {}
+    if world is not None:
+        sim = RUN / "fakes-world.json"
+        sim.parent.mkdir(parents=True, exist_ok=True)
+        sim.write_text(json.dumps(world))
+        env["STADSNOD_SIM"] = str(sim)
+        code += ("w = simworld.world()\nparts = {}\n"
+                 "for b in w.get('i2c', {}):\n    simworld.populate_i2c(int(b), parts)\n"
+                 "for p in w.get('uart', {}):\n    parts['u' + p] = simworld.uart_device(int(p))\n"
+                 "for p in w.get('gpio', {}):\n    parts['g' + p] = simworld.gpio_source(p)\n"
+                 "for p in w.get('i2s', {}):\n    parts['s' + p] = simworld.i2s_source(int(p))\n")
+    code += "gc.collect()\nprint(gc.mem_alloc() - a)\n"
+    r = run_code(code, heap="1M", env=env)
     if r.returncode:
         raise ToolError(f"measuring the fakes failed:\n{r.stderr}")
     return int(r.stdout.split()[-1])
@@ -110,7 +124,7 @@ def run_budget(romfs: Path | None = None) -> dict[str, dict]:
         _progress(f"heap budget: a node wired as {board['name']}"
                   + (", modules in ROMFS" if romfs else ""))
         peak = node_peak(board, romfs=romfs) - image
-        fakes = fakes_bytes(board)
+        fakes = fakes_bytes(board, board_world(board))
         need = peak - fakes + (tls if board["chip"] in TLS_FROM_GC_HEAP else 0)
         out[budget_key(board)] = {"gc_heap": board["gc_heap_bytes"], "peak": peak, "fakes": fakes,
                               "tls": tls if board["chip"] in TLS_FROM_GC_HEAP else 0,
