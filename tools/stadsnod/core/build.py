@@ -60,7 +60,7 @@ def fake_sources() -> list[tuple[Path, Path]]:
 
 # Device code ships at -O3: no asserts (as -O1) and no line numbers. A module imported from a
 # board's filesystem is copied into the GC heap, and its line-number tables cost the bench node
-# 1,952 B of the board VM's heap (2.5 % of an ESP32's); tracebacks still name the module and the
+# 1,952 B of the board VM's heap (1.7 % of an ESP32's); tracebacks still name the module and the
 # function. STADSNOD_LINES=1 builds with line numbers (-O1) for chasing a traceback.
 def device_opt() -> int:
     return 1 if os.environ.get("STADSNOD_LINES") == "1" else 3
