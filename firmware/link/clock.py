@@ -91,19 +91,25 @@ class Clock:
 async def keep_synced(clock, net, ntp, log):
     """The clock's task: a sync every resync_s, retried within 10 s after a failure; a jump
     is logged as a warning (health counts it)."""
+    while True:
+        await asyncio.sleep_ms(await _sync_once(clock, net, ntp, log))
+
+
+async def _sync_once(clock, net, ntp, log):
+    """One sync; returns the pause before the next. Its own coroutine: what it catches goes
+    with it (a loop's frame would keep its last exception, link.py's _session says why)."""
     from net import NetError
 
-    while True:
-        try:
-            await net.up()
-            jumps = clock.jumps
-            await clock.sync(ntp["host"], ntp["port"])
-            if clock.jumps > jumps:
-                log.warning("clock", "jumped by %s s" % ms_text(clock.last_jump_ms))
-            else:
-                log.info("clock", "synchronised")
-            await asyncio.sleep_ms(int(ntp["resync_s"] * 1000))
-        except (ClockError, NetError, OSError) as e:
-            retry = min(10, ntp["resync_s"])
-            log.warning("clock", "%s; retrying in %d s" % (e, retry))
-            await asyncio.sleep_ms(int(retry * 1000))
+    try:
+        await net.up()
+        jumps = clock.jumps
+        await clock.sync(ntp["host"], ntp["port"])
+        if clock.jumps > jumps:
+            log.warning("clock", "jumped by %s s" % ms_text(clock.last_jump_ms))
+        else:
+            log.info("clock", "synchronised")
+        return int(ntp["resync_s"] * 1000)
+    except (ClockError, NetError, OSError) as e:
+        retry = min(10, ntp["resync_s"])
+        log.warning("clock", "%s; retrying in %d s" % (e, retry))
+        return int(retry * 1000)

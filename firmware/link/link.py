@@ -76,27 +76,33 @@ class Link:
                                            spread_ms=int(b["reconnect_spread_s"] * 1000)))
 
     async def _stay_connected(self, backoff):
-        """Forever: bring the radio up, connect, run the node's part, wait for the loss,
-        back off."""
-        c = self.mqtt
+        """Forever: a session, then the pause before the next."""
         while True:
-            try:
-                await self._net_up()
-                await c.connect()
-                backoff.connected()
-                await self._connected()
-                await c.wait_closed()
-                self.log.warning("mqtt", "connection lost: %s" % c.reason)
-            except (OSError, MQTTException, asyncio.TimeoutError, MemoryError, EOFError) as e:
-                c.reason = why(e)
-                self.log.warning("mqtt", c.reason)
-                await c.abort(c.reason)
-            if len(self.endpoints) > 1:  # the next one of the cluster, with the same backoff
-                self.at = (self.at + 1) % len(self.endpoints)
-                c.server, c.port = self.endpoints[self.at]
-            delay = backoff.next_ms()
-            self.log.info("mqtt", "retrying in %d ms" % delay)
-            await asyncio.sleep_ms(delay)
+            await asyncio.sleep_ms(await self._session(backoff))
+
+    async def _session(self, backoff):
+        """Brings the radio up, connects, runs the node's part and waits for the loss; returns
+        the backoff pause. A coroutine of its own, so that what it caught and logged goes with
+        it: a MicroPython frame keeps its popped stack slots, and a loop that never returns
+        would hold its last exception and strings for good (the soak's heap step)."""
+        c = self.mqtt
+        try:
+            await self._net_up()
+            await c.connect()
+            backoff.connected()
+            await self._connected()
+            await c.wait_closed()
+            self.log.warning("mqtt", "connection lost: %s" % c.reason)
+        except (OSError, MQTTException, asyncio.TimeoutError, MemoryError, EOFError) as e:
+            c.reason = why(e)
+            self.log.warning("mqtt", c.reason)
+            await c.abort(c.reason)
+        if len(self.endpoints) > 1:  # the next one of the cluster, with the same backoff
+            self.at = (self.at + 1) % len(self.endpoints)
+            c.server, c.port = self.endpoints[self.at]
+        delay = backoff.next_ms()
+        self.log.info("mqtt", "retrying in %d ms" % delay)
+        return delay
 
     async def watch_net(self):
         # A TCP session does not notice a dead radio for a keepalive or more; the station

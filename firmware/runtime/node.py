@@ -142,20 +142,26 @@ class Node:
             self.wake.clear()
             self.watchdog.beat("publisher")
             if self.link.connected:
-                try:
-                    await drain(self)
-                except (MQTTException, OSError) as e:
-                    self.log.warning("publish", "kept for retry: %s" % e)
-                except MemoryError:
-                    # a fragmented heap has no room for a pack this big: smaller packs, later
-                    gc.collect()
-                    self.log.warning("publish", "out of memory; batches of %d for now"
-                                     % self.outbox.short_of_memory())
+                await self._send_queued()
             if self.link.mqtt:
                 self.link.mqtt.check_msg()  # commands (and update pieces) are handed on
             cmds = self.commands
             if cmds.todo or (cmds.results and self.link.connected):
                 await cmds.work(self)
+
+    # Errors are caught in short coroutines of their own, not in the loops that await them: a
+    # MicroPython frame keeps its popped stack slots, so a loop would hold its last caught
+    # exception for good (link.py's _session says more).
+    async def _send_queued(self):
+        try:
+            await drain(self)
+        except (MQTTException, OSError) as e:
+            self.log.warning("publish", "kept for retry: %s" % e)
+        except MemoryError:
+            # a fragmented heap has no room for a pack this big: smaller packs, later
+            gc.collect()
+            self.log.warning("publish", "out of memory; batches of %d for now"
+                             % self.outbox.short_of_memory())
 
     async def _health(self):
         period = int(self.cfg["health_s"] * 1000)
@@ -168,10 +174,13 @@ class Node:
                 since = 0  # asked beside the health loop: an absent service costs it nothing
                 asyncio.create_task(self.commands.check_release(self))
             if self.link.connected:
-                try:
-                    await self._publish_health()
-                except (MQTTException, OSError, MemoryError) as e:
-                    self.log.warning("health", "not sent: %r" % e)
+                await self._send_health()
+
+    async def _send_health(self):
+        try:
+            await self._publish_health()
+        except (MQTTException, OSError, MemoryError) as e:
+            self.log.warning("health", "not sent: %r" % e)
 
     async def _publish_health(self):
         gc.collect()  # the biggest pack the node builds; give it an unfragmented heap
