@@ -70,13 +70,18 @@ class NoiseSensor(SensorBase):
         """The node's task for this microphone: each block is waited for through the I2S
         stream, so the scheduler runs the other tasks while the DMA fills it."""
         while True:
-            watchdog.beat(self.id)
-            try:
+            await self._until_failure(watchdog)
+            await asyncio.sleep_ms(1000)
+
+    async def _until_failure(self, watchdog):
+        # the failure is caught here, not in run's loop: a frame that never ends would keep
+        # its last exception (link.py's _session says why)
+        try:
+            while True:
+                watchdog.beat(self.id)
                 self._heard(await self._mic().read_async(self.meter.samples))
-            except (SensorError, ValueError, OSError) as e:
-                self._failed(str(e))
-                await asyncio.sleep_ms(1000)
-                continue
+        except (SensorError, ValueError, OSError) as e:
+            self._failed(str(e))
 
     async def sample(self, agg, latest):
         """A one-second measurement (the self-test's): LAeq into `latest` (in hundredths, as

@@ -41,14 +41,19 @@ class _Listener(SensorBase):
         """The node's task: a step at a time (each waits on its part), reopening the driver
         a second after a failure; `pause_ms` between steps for parts that only report."""
         while True:
-            watchdog.beat(self.id)
-            try:
+            await self._until_failure(watchdog)
+            await asyncio.sleep_ms(1000)
+
+    async def _until_failure(self, watchdog):
+        # the failure is caught here, not in run's loop: a frame that never ends would keep
+        # its last exception (link.py's _session says why)
+        try:
+            while True:
+                watchdog.beat(self.id)
                 await self._step()
-            except (SensorError, ValueError, OSError) as e:
-                self._failed(str(e))
-                await asyncio.sleep_ms(1000)
-                continue
-            await asyncio.sleep_ms(self.pause_ms)
+                await asyncio.sleep_ms(self.pause_ms)
+        except (SensorError, ValueError, OSError) as e:
+            self._failed(str(e))
 
     async def sample(self, agg, latest):
         """The self-test's look: open, start, read once."""
