@@ -36,9 +36,9 @@ def run_soak(hours: float = 24, outage_hours: float = 6, outages: int = 3,
     outage_s = outage_hours * 60 * minute_s / outages
     device = "soak-0001"
     with Deployment(RUN / "soak") as dep:
-        # health 4 times a second: the heap trend compares medians, which need samples (a
-        # short soak with one health a second had one sample a tenth, and one sample moves by
-        # kilobytes with what is in flight at the quiet point)
+        # health 4 times a second: the heap trend compares the floors of tenths of the day,
+        # which need samples (a short soak with one health a second had one sample a tenth,
+        # and one sample moves by a pack with what is in flight at the quiet point)
         node = dep.add_node(device, interval_s=minute_s, every_s=minute_s / 2, health_s=0.25,
                             watchdog_s=10)
         node.start()
@@ -65,7 +65,6 @@ def run_soak(hours: float = 24, outage_hours: float = 6, outages: int = 3,
             drains.append((target - backlog_from, time.time() - restarted))
         time.sleep(max(0.0, total_s - (time.time() - start)))
         _progress("day over; waiting for the last readings")
-        heap_first = heap_last = None
         # A report sent after the day ended, with nothing queued. An older one says nothing:
         # after the last outage the node may still be backing off (up to the 60 s cap: the
         # day's connections are too short to restart the pacing), its backlog still on flash.
