@@ -51,29 +51,36 @@ async def boot(log):
     cfg = await _wait_for_config(log)
     wdt = None  # the hardware watchdog, once a runtime has started it (it cannot be stopped)
     while True:
-        try:
-            board = Board(cfg["board"])
-            node = Node(cfg, board, log)
-        except (BoardError, ValueError) as e:
-            log.error("boot", "%s; fix config.json" % e)
-            await pause(RETRY_MS, wdt)
-            cfg = await _wait_for_config(log, wdt)
-            continue
-        uid = "".join("%02x" % b for b in board.unique_id())
-        log.info("boot", "node %s on board %s (uid %s, reset cause %d), %d sensor(s)"
-                 % (node.id, board.name, uid, board.reset_cause(), len(node.sensors)))
-        try:
-            await node.run()
-        except Exception as e:  # a runtime bug must not take the node down for good
-            log.error("boot", "runtime stopped: %r; restarting in %d s" % (e, RETRY_MS // 1000))
-            sys.print_exception(e)
-        wdt = node.watchdog.wdt or wdt
-        try:  # the old runtime's session and TLS socket go before a new one is built
-            await node.stop()
-        except Exception as e:
-            log.error("boot", "stopping the runtime: %r" % e)
-        node = None
+        # a runtime at a time, each in a coroutine that ends: nothing of the old node, or of
+        # the error that stopped it, stays referenced from this loop (ARCHITECTURE.md)
+        cfg, wdt = await _runtime(cfg, log, wdt)
+
+
+async def _runtime(cfg, log, wdt):
+    """Builds a node, runs it until it stops, stops it cleanly and pauses. Returns the config
+    for the next one and the watchdog."""
+    try:
+        board = Board(cfg["board"])
+        node = Node(cfg, board, log)
+    except (BoardError, ValueError) as e:
+        log.error("boot", "%s; fix config.json" % e)
         await pause(RETRY_MS, wdt)
+        return await _wait_for_config(log, wdt), wdt
+    uid = "".join("%02x" % b for b in board.unique_id())
+    log.info("boot", "node %s on board %s (uid %s, reset cause %d), %d sensor(s)"
+             % (node.id, board.name, uid, board.reset_cause(), len(node.sensors)))
+    try:
+        await node.run()
+    except Exception as e:  # a runtime bug must not take the node down for good
+        log.error("boot", "runtime stopped: %r; restarting in %d s" % (e, RETRY_MS // 1000))
+        sys.print_exception(e)
+    wdt = node.watchdog.wdt or wdt
+    try:  # the old runtime's session and TLS socket go before a new one is built
+        await node.stop()
+    except Exception as e:
+        log.error("boot", "stopping the runtime: %r" % e)
+    await pause(RETRY_MS, wdt)
+    return cfg, wdt
 
 
 def main():
