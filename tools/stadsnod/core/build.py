@@ -45,6 +45,19 @@ def sources() -> list[Path]:
     return files
 
 
+def stale_source(target: str) -> Path | None:
+    """A device or fake source newer than what build/<target> (or build/fakes) holds of it,
+    else None: a simulation would run old code without a word."""
+    out = BUILD / target
+    pairs = [(src, out / src.name if src.name in ROOT_FILES else out / "lib" / (src.stem + ".mpy"))
+             for src in sources()]
+    pairs += [(src, BUILD / "fakes" / rel) for src, rel in fake_sources()]
+    for src, built in pairs:
+        if not built.exists() or built.stat().st_mtime < src.stat().st_mtime:
+            return src
+    return None
+
+
 def fake_sources() -> list[tuple[Path, Path]]:
     """(source, path under build/fakes/) of every fake: rooms flattened, packages (the fake
     `machine`) kept as packages."""

@@ -115,6 +115,11 @@ def unix_lib() -> Path:
     lib = BUILD / unix_target() / "lib"
     if not lib.is_dir():
         raise ToolError("no firmware build found: run 'make build' first")
+    from .build import stale_source  # build imports this module
+
+    if (src := stale_source(unix_target())) is not None:
+        raise ToolError(f"{src.relative_to(ROOT)} is newer than build/{unix_target()}: run "
+                        "'make build' (or 'stadsnod build') first, or the node runs old code")
     return lib
 
 
