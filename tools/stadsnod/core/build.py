@@ -45,17 +45,23 @@ def sources() -> list[Path]:
     return files
 
 
+def built_as(out: Path, src: Path) -> Path:
+    """Where build/<target> (`out`) keeps a device source: boot.py and main.py by name, kept
+    as source; every other module compiled into lib/."""
+    return out / src.name if src.name in ROOT_FILES else out / "lib" / (src.stem + ".mpy")
+
+
+def _fresh(src: Path, dst: Path) -> bool:
+    """dst exists and was made from src as it is now (not older than it)."""
+    return dst.exists() and dst.stat().st_mtime >= src.stat().st_mtime
+
+
 def stale_source(target: str) -> Path | None:
     """A device or fake source newer than what build/<target> (or build/fakes) holds of it,
     else None: a simulation would run old code without a word."""
-    out = BUILD / target
-    pairs = [(src, out / src.name if src.name in ROOT_FILES else out / "lib" / (src.stem + ".mpy"))
-             for src in sources()]
+    pairs = [(src, built_as(BUILD / target, src)) for src in sources()]
     pairs += [(src, BUILD / "fakes" / rel) for src, rel in fake_sources()]
-    for src, built in pairs:
-        if not built.exists() or built.stat().st_mtime < src.stat().st_mtime:
-            return src
-    return None
+    return next((src for src, built in pairs if not _fresh(src, built)), None)
 
 
 def fake_sources() -> list[tuple[Path, Path]]:
@@ -107,12 +113,11 @@ def build(targets: list[str] | None = None, quiet: bool = False) -> dict[str, in
         total = 0
         compiled = 0
         for src in sources():
+            dst = built_as(out, src)
             if src.name in ROOT_FILES:
-                dst = out / src.name
-                if not dst.exists() or dst.stat().st_mtime < src.stat().st_mtime:
+                if not _fresh(src, dst):
                     shutil.copy2(src, dst)
                 continue
-            dst = lib / (src.stem + ".mpy")
             wanted.add(dst.name)
             compiled += _compile(mpy_cross, src, dst, arch, opt)
             total += dst.stat().st_size
@@ -149,7 +154,7 @@ def bytecode_fallback(src: Path) -> Path:
     """build/gen/<stem>_bc.py: src without its viper decorators."""
     out = BUILD / "gen" / (src.stem + "_bc.py")
     text = src.read_text()
-    if out.exists() and out.stat().st_mtime >= src.stat().st_mtime:
+    if _fresh(src, out):
         return out
     lines = [line for line in text.splitlines() if line.strip() != VIPER]
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -160,7 +165,7 @@ def bytecode_fallback(src: Path) -> Path:
 def _compile(mpy_cross: str, src: Path, dst: Path, arch: str | None, opt: int) -> bool:
     """mpy-cross src -> dst when dst is missing or older; True when it compiled. The fakes keep
     theirs at -O0 -- the scenarios' checks are asserts, and -O1 would compile them away."""
-    if dst.exists() and dst.stat().st_mtime >= src.stat().st_mtime:
+    if _fresh(src, dst):
         return False
     dst.parent.mkdir(parents=True, exist_ok=True)
     cmd = [mpy_cross, f"-O{opt}", "-s", src.name, "-o", str(dst)]
