@@ -2,7 +2,6 @@
 # seconds, this listens all the time -- one block (5 ms) at a time, yielding to the other tasks
 # between blocks -- and hands the node the interval's levels. Only levels leave: the samples live
 # in the meter's one block and are overwritten by the next.
-import asyncio
 import json
 
 from time import ticks_diff, ticks_ms
@@ -66,22 +65,12 @@ class NoiseSensor(SensorBase):
     def _listen_once(self):
         self._heard(self._mic().read(self.meter.samples))
 
-    async def run(self, watchdog, agg=None, latest=None):
-        """The node's task for this microphone: each block is waited for through the I2S
-        stream, so the scheduler runs the other tasks while the DMA fills it."""
+    async def _listen(self, watchdog):
+        """Each block is waited for through the I2S stream, so the scheduler runs the other
+        tasks while the DMA fills it (SensorBase.run is the task)."""
         while True:
-            await self._until_failure(watchdog)
-            await asyncio.sleep_ms(1000)
-
-    async def _until_failure(self, watchdog):
-        # the failure is caught here, not in run's loop: a frame that never ends would keep
-        # its last exception (link.py's _session says why)
-        try:
-            while True:
-                watchdog.beat(self.id)
-                self._heard(await self._mic().read_async(self.meter.samples))
-        except (SensorError, ValueError, OSError) as e:
-            self._failed(str(e))
+            watchdog.beat(self.id)
+            self._heard(await self._mic().read_async(self.meter.samples))
 
     async def sample(self, agg, latest):
         """A one-second measurement (the self-test's): LAeq into `latest` (in hundredths, as

@@ -37,23 +37,13 @@ class _Listener(SensorBase):
     def new_interval(self):
         pass
 
-    async def run(self, watchdog, agg=None, latest=None):
-        """The node's task: a step at a time (each waits on its part), reopening the driver
-        a second after a failure; `pause_ms` between steps for parts that only report."""
+    async def _listen(self, watchdog):
+        """A step at a time (each waits on its part); `pause_ms` between steps for parts that
+        only report. SensorBase.run reopens the driver a second after a failure."""
         while True:
-            await self._until_failure(watchdog)
-            await asyncio.sleep_ms(1000)
-
-    async def _until_failure(self, watchdog):
-        # the failure is caught here, not in run's loop: a frame that never ends would keep
-        # its last exception (link.py's _session says why)
-        try:
-            while True:
-                watchdog.beat(self.id)
-                await self._step()
-                await asyncio.sleep_ms(self.pause_ms)
-        except (SensorError, ValueError, OSError) as e:
-            self._failed(str(e))
+            watchdog.beat(self.id)
+            await self._step()
+            await asyncio.sleep_ms(self.pause_ms)
 
     async def sample(self, agg, latest):
         """The self-test's look: open, start, read once."""

@@ -4,9 +4,14 @@
 #   async run(watchdog, agg, latest) -- the node's task for it; never returns, beats
 #       the watchdog under its id at least every `every_ms` (plus a margin);
 #   async sample(agg, latest) -- one look, for the self-test.
+# A sensor that listens all the time (a microphone, presence, a people counter) has its run
+# here: it gives `_listen(watchdog)`, which never returns but raises on a part's failure.
 # The node takes `interval_values()` and `quality()` when an interval closes, then calls
 # `new_interval()`; health reports `status` and `errors_total` of each part (a fused sensor's
 # `sources`, else the sensor itself).
+import asyncio
+
+from sensor_error import SensorError
 
 
 def sensor_id(spec):
@@ -31,6 +36,21 @@ class SensorBase:
         self.status = "starting"
         self.errors_total = 0
         self.good = self.bad = self.warming = 0  # this interval's samples
+
+    async def run(self, watchdog, agg=None, latest=None):
+        """A listening sensor's task: `_listen` until the part fails, then again a second
+        later (the driver is opened anew)."""
+        while True:
+            await self._until_failure(watchdog)
+            await asyncio.sleep_ms(1000)
+
+    async def _until_failure(self, watchdog):
+        # the failure is caught here, not in run's loop: a frame that never ends would keep
+        # its last exception (link.py's _session says why)
+        try:
+            await self._listen(watchdog)
+        except (SensorError, ValueError, OSError) as e:
+            self._failed(str(e))
 
     def _failed(self, why):
         """A driver or bus error: counted, logged once per new reason, shown as the status;
